@@ -1,0 +1,19 @@
+# The two quick-start commands: `make demo` and `make test`. Each sets itself up first.
+.PHONY: demo test bootstrap lint lock
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap
+	.venv/bin/cxn demo
+
+test: bootstrap
+	.venv/bin/python -m pytest
+
+lint: bootstrap
+	.venv/bin/ruff check pipeline dags tests bench
+	.venv/bin/ruff format --check pipeline dags tests bench
+	.venv/bin/mypy
+
+lock:
+	scripts/lock
