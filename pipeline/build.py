@@ -1,0 +1,289 @@
+"""Run the SQL models of `sql/` as of a date (SPEC §3.1), then the data tests.
+
+Models are plain SQL files, one `select` each: `sql/<schema>/<table>.sql`. The runner
+finds the tables a model references (`staging.stg_orders`, written in full), orders the
+models by those references, and materialises each one as its header says:
+
+    -- materialized: view          create or replace view (staging's default)
+    -- materialized: table         create or replace table (intermediate's default)
+    -- materialized: as_of         a partition per as-of date: delete D, insert D (marts)
+    -- materialized: latest_as_of  keep only the most recent as-of date built
+
+Every model sees the as-of date as `getvariable('as_of_date')`. Staging views pick the
+record versions known at the end of that day, so building as of D gives the same rows
+whenever it runs. The whole build runs in one transaction: analysts never see a
+half-built as-of date, and a failing data test (`sql/tests/*.sql` returning rows) rolls
+everything back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import graphlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from pipeline.errors import BuildError, CxnError
+from pipeline.settings import SQL_DIR, Settings
+from pipeline.warehouse import open_warehouse, scalar, transaction
+
+log = logging.getLogger(__name__)
+
+MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+DEFAULT_MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "as_of"}
+MATERIALIZATIONS = {"view", "table", "as_of", "latest_as_of"}
+_REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
+_HEADER = re.compile(r"^--\s*([a-z_ ]+):\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Model:
+    schema: str
+    name: str
+    path: Path
+    sql: str
+    materialized: str
+    depends_on: frozenset[str]
+
+    @property
+    def fqn(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """All models under sql_dir, in an order where each comes after what it references."""
+    models: dict[str, Model] = {}
+    for schema in MODEL_SCHEMAS:
+        for path in sorted((sql_dir / schema).glob("*.sql")):
+            text = path.read_text(encoding="utf-8")
+            header = {}
+            for line in text.splitlines():
+                m = _HEADER.match(line)
+                if not m:
+                    break
+                header[m.group(1).strip()] = m.group(2)
+            materialized = header.get("materialized", DEFAULT_MATERIALIZATION[schema])
+            if materialized not in MATERIALIZATIONS:
+                raise BuildError(f"{path}: unknown materialization '{materialized}'")
+            refs = {f"{s}.{n}" for s, n in _REF.findall(_strip_comments(text))}
+            fqn = f"{schema}.{path.stem}"
+            refs.discard(fqn)
+            models[fqn] = Model(
+                schema,
+                path.stem,
+                path,
+                text.strip().rstrip(";"),
+                materialized,
+                frozenset(refs),
+            )
+    for model in models.values():
+        unknown = sorted(model.depends_on - models.keys())
+        if unknown:
+            raise BuildError(
+                f"{model.path}: references {', '.join(unknown)}, which no model defines"
+            )
+    sorter = graphlib.TopologicalSorter({k: m.depends_on for k, m in models.items()})
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        raise BuildError(f"models reference each other in a cycle: {exc.args[1]}") from None
+    return [models[k] for k in order]
+
+
+def discover_tests(sql_dir: Path = SQL_DIR) -> list[Path]:
+    return sorted((sql_dir / "tests").glob("*.sql"))
+
+
+# ---------------------------------------------------------------------------------------
+# Statistical functions the status rules of SPEC §3.4 need, as vectorised DuckDB UDFs.
+
+
+def _binom_sf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
+    """P(X >= x) for X ~ Binomial(n, p)."""
+    xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
+    return pa.array(stats.binom.sf(xs - 1, ns, ps))
+
+
+def _binom_cdf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
+    """P(X <= x) for X ~ Binomial(n, p)."""
+    xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
+    return pa.array(stats.binom.cdf(xs, ns, ps))
+
+
+def _poisson_sf(x: pa.Array, lam: pa.Array) -> pa.Array:
+    """P(Y >= x) for Y ~ Poisson(lam)."""
+    xs, ls = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, lam))
+    return pa.array(stats.poisson.sf(xs - 1, ls))
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Make cxn_binom_sf / cxn_binom_cdf / cxn_poisson_sf callable from the models."""
+    dbl = duckdb.sqltype("DOUBLE")
+    specs: list[tuple[str, Callable[..., pa.Array], int]] = [
+        ("cxn_binom_sf", _binom_sf, 3),
+        ("cxn_binom_cdf", _binom_cdf, 3),
+        ("cxn_poisson_sf", _poisson_sf, 2),
+    ]
+    for name, fn, arity in specs:
+        with contextlib.suppress(duckdb.Error):  # not registered yet on this connection
+            con.remove_function(name)
+        con.create_function(
+            name, fn, [dbl] * arity, dbl, type="arrow", null_handling="special", side_effects=False
+        )
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """(Re)load the operator-editable reference files into `ref.*`."""
+    targets = settings.reference_dir / "metric_targets.csv"
+    if not targets.is_file():
+        raise CxnError(f"{targets}: reference file of metric targets not found")
+    try:
+        con.execute(
+            """
+            create or replace table ref.metric_targets as
+            select * from read_csv(?, header = true, auto_detect = false, columns = {
+                'marketplace': 'VARCHAR', 'metric': 'VARCHAR', 'target': 'DOUBLE',
+                'target_condition': 'VARCHAR', 'poor_at': 'DOUBLE',
+                'min_bad_events': 'INTEGER', 'max_p_value': 'DOUBLE'
+            })
+            """,
+            [str(targets)],
+        )
+    except duckdb.Error as exc:
+        raise CxnError(f"{targets}: cannot read ({str(exc).splitlines()[0]})") from None
+    bad = con.execute(
+        "select metric, target_condition from ref.metric_targets "
+        "where target_condition not in ('LESS_THAN', 'GREATER_THAN') or target is null"
+    ).fetchall()
+    if bad:
+        raise CxnError(
+            f"{targets}: metric {bad[0][0]}: target_condition must be LESS_THAN or "
+            "GREATER_THAN and target must be set"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    as_of: date
+    models: int
+    tests: int
+    seconds: float
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, model: Model, as_of: date) -> None:
+    sql, fqn = model.sql, model.fqn
+    if model.materialized == "view":
+        con.execute(f"create or replace view {fqn} as\n{sql}")
+        return
+    if model.materialized == "table":
+        con.execute(f"create or replace table {fqn} as\n{sql}")
+        return
+    exists = bool(
+        scalar(
+            con,
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [model.schema, model.name],
+        )
+    )
+    con.execute(f"create or replace temp table _new as\n{sql}")
+    new_cols = [r[0] for r in con.execute("describe _new").fetchall()]
+    if exists:
+        old_cols = [r[0] for r in con.execute(f"describe {fqn}").fetchall()]
+        if old_cols != new_cols:
+            # The model's columns changed: the history of the old shape cannot be kept.
+            log.warning("model %s changed its columns; dropping its earlier as-of dates", fqn)
+            con.execute(f"drop table {fqn}")
+            exists = False
+    if not exists:
+        con.execute(f"create table {fqn} as select * from _new")
+    elif model.materialized == "as_of":
+        con.execute(f"delete from {fqn} where as_of_date = ?", [as_of])
+        con.execute(f"insert into {fqn} select * from _new")
+    else:  # latest_as_of: replace only when this build is at least as recent
+        latest = scalar(con, f"select max(as_of_date) from {fqn}")
+        if latest is None or as_of >= latest:
+            con.execute(f"delete from {fqn}")
+            con.execute(f"insert into {fqn} select * from _new")
+    con.execute("drop table _new")
+
+
+def run_tests(con: duckdb.DuckDBPyConnection, tests: list[Path]) -> None:
+    """Each test returns offending rows; any row fails the build."""
+    for path in tests:
+        sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        rows = con.execute(f"select * from ({sql}) limit 5").fetchall()
+        if rows:
+            raise BuildError(f"data test {path.stem} failed: offending rows such as {rows[0]}")
+
+
+def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> BuildResult:
+    """Build every model as of `as_of` (idempotent: a rerun gives the same rows).
+
+    Side effects: replaces the as-of partition of each mart, the intermediate tables and
+    the staging views, in one transaction; appends a row to ops.build_log.
+    """
+    started = time.perf_counter()
+    models = discover()
+    tests = discover_tests()
+    with open_warehouse(settings.warehouse) as con:
+        if require_loaded:
+            loaded = scalar(
+                con,
+                "select count(*) from ops.load_log where load_date = ? "
+                "and status in ('loaded', 'empty')",
+                [as_of],
+            )
+            if not loaded:
+                raise BuildError(f"day {as_of} is not loaded; run `cxn load --date {as_of}` first")
+        register_functions(con)
+        con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
+        try:
+            with transaction(con):
+                load_reference(con, settings)
+                for model in models:
+                    t0 = time.perf_counter()
+                    try:
+                        _materialize(con, model, as_of)
+                    except duckdb.Error as exc:
+                        raise BuildError(
+                            f"model {model.fqn} ({model.path.name}): {str(exc).splitlines()[0]}"
+                        ) from None
+                    log.debug("model %s in %.3fs", model.fqn, time.perf_counter() - t0)
+                run_tests(con, tests)
+        except CxnError as exc:
+            con.execute(
+                "insert into ops.build_log values (?, 'failed', ?, ?, ?, ?, now()::timestamp)",
+                [as_of, len(models), len(tests), time.perf_counter() - started, str(exc)],
+            )
+            raise
+        seconds = time.perf_counter() - started
+        con.execute(
+            "insert into ops.build_log values (?, 'built', ?, ?, ?, null, now()::timestamp)",
+            [as_of, len(models), len(tests), seconds],
+        )
+    log.info("built as_of=%s models=%d tests=%d in %.2fs", as_of, len(models), len(tests), seconds)
+    return BuildResult(as_of, len(models), len(tests), seconds)
+
+
+def built_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
+    rows = con.execute(
+        "select distinct as_of_date from ops.build_log where status = 'built' order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]

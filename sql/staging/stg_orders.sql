@@ -1,0 +1,39 @@
+-- grain: one row per order, the version in effect at the end of the as-of date
+-- primary key: order_id
+-- Of the versions loaded from folders dt <= as-of date, the one with the greatest
+-- last_updated_at wins; ties go to the later folder, then the later record (SPEC 3.1).
+with versions as (
+    select *
+    from raw.orders
+    where _load_date <= getvariable('as_of_date')
+),
+
+latest as (
+    select *
+    from versions
+    qualify row_number() over (
+        partition by order_id
+        order by last_updated_at desc, _load_date desc, _line desc
+    ) = 1
+),
+
+final as (
+    select
+        order_id,
+        seller_id,
+        purchased_at,
+        last_updated_at,
+        order_status,
+        fulfillment_channel,
+        product_line,
+        sku,
+        quantity,
+        item_price,
+        currency,
+        latest_ship_date,
+        latest_delivery_date,
+        cast(purchased_at as date) as purchase_date,
+    from latest
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- grain: one row per seller, the version in effect at the end of the as-of date
+-- primary key: seller_id
+-- Of the versions loaded from folders dt <= as-of date, the one with the greatest
+-- last_updated_at wins; ties go to the later folder, then the later record (SPEC 3.1).
+with versions as (
+    select *
+    from raw.sellers
+    where _load_date <= getvariable('as_of_date')
+),
+
+latest as (
+    select *
+    from versions
+    qualify row_number() over (
+        partition by seller_id
+        order by last_updated_at desc, _load_date desc, _line desc
+    ) = 1
+),
+
+final as (
+    select
+        seller_id,
+        seller_name,
+        email,
+        marketplace,
+        registered_date,
+        last_updated_at,
+    from latest
+)
+
+select * from final

@@ -1,0 +1,7 @@
+-- marts.defective_orders: the primary key (seller_id, as_of_date, order_id) is unique and never null.
+-- Checked for the as-of date being built; earlier dates were checked when they were built.
+select seller_id, as_of_date, order_id, count(*) as copies
+from marts.defective_orders
+where as_of_date = getvariable('as_of_date')
+group by all
+having count(*) > 1 or bool_or(seller_id is null or as_of_date is null or order_id is null)
