@@ -1,0 +1,242 @@
+"""The `cxn` command line (SPEC §7).
+
+Every verb is a thin wrapper over a `pipeline` function. Errors print one line and exit
+non-zero; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pipeline.errors import CxnError
+from pipeline.settings import Settings
+from pipeline.weeks import IsoWeek
+
+log = logging.getLogger("pipeline")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from None
+
+
+def _week(text: str) -> IsoWeek:
+    try:
+        return IsoWeek.parse(text)
+    except CxnError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Verbs
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.generate import generate
+
+    out = args.out_dir or settings.landing_dir
+    end = args.end_date or _yesterday()
+    result = generate(
+        out, sellers=args.sellers, days=args.days, end_date=end, seed=args.seed, progress=_progress
+    )
+    total = sum(result.rows.values())
+    print(
+        f"generated {total:,} rows ({result.malformed} deliberately malformed) for "
+        f"{result.sellers} sellers, {result.first_date} to {result.end_date}, in {out}"
+    )
+    return 0
+
+
+def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.load import load_day
+
+    result = load_day(settings, args.date)
+    for f in result.files:
+        print(
+            f"{f.file}: {f.loaded:,} loaded, {f.rejected} rejected"
+            + (f", {f.duplicates} identical copies dropped" if f.duplicates else "")
+        )
+    print(f"loaded {result.load_date}: {result.loaded:,} rows, {result.rejected} rejected")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.build import build
+
+    result = build(settings, args.as_of)
+    print(
+        f"built as of {result.as_of}: {result.models} models, {result.tests} data tests passed, "
+        f"{result.seconds:.1f}s"
+    )
+    return 0
+
+
+def run_range(
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    build_day: Callable[[date], bool] = lambda d: True,
+    progress: Callable[[str], None] | None = _progress,
+) -> tuple[int, int]:
+    """Load then build each day of [first, last] in order (a backfill). Returns counts."""
+    from pipeline.build import build
+    from pipeline.load import load_day
+
+    if last < first:
+        raise CxnError(f"--to {last} is before --from {first}")
+    days = (last - first).days + 1
+    built = 0
+    started = time.perf_counter()
+    for i in range(days):
+        day = first + timedelta(days=i)
+        loaded = load_day(settings, day)
+        line = f"[{i + 1}/{days}] {day}: loaded {loaded.loaded:,} rows"
+        if loaded.rejected:
+            line += f" ({loaded.rejected} rejected)"
+        if build_day(day):
+            result = build(settings, day)
+            built += 1
+            line += f", built in {result.seconds:.1f}s"
+        if progress:
+            progress(line)
+    log.info("ran %d days in %.1fs", days, time.perf_counter() - started)
+    return days, built
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    days, built = run_range(settings, args.from_date, args.to_date)
+    print(f"loaded {days} days and built {built} as-of dates, {args.from_date} to {args.to_date}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.newsletter import render_week
+
+    result = render_week(settings, args.week, args.seller or None, progress=_progress)
+    print(f"rendered {len(result.newsletters)} newsletters for {args.week} in {result.folder}")
+    return 0
+
+
+def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.deliver import send_week
+
+    result = send_week(
+        settings, args.week, args.seller or None, force=args.force, progress=_progress
+    )
+    where = "over SMTP" if settings.smtp_url else f"to {settings.outbox_dir}"
+    print(
+        f"{args.week}: {len(result.sent)} sent {where}, {len(result.skipped)} already sent "
+        f"(use --force to resend), {len(result.failed)} failed"
+    )
+    for seller, error in sorted(result.failed.items()):
+        print(f"  {seller}: {error}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.demo import run_demo
+
+    run_demo(settings, progress=_progress)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxn",
+        description="Customer Experience newsletter pipeline: daily extracts -> DuckDB "
+        "account-health marts -> weekly per-seller newsletters.",
+    )
+    parser.add_argument("--landing", type=Path, help="landing zone (env CXN_LANDING_DIR)")
+    parser.add_argument("--warehouse", type=Path, help="DuckDB file (env CXN_WAREHOUSE)")
+    parser.add_argument("--out", type=Path, help="output folder (env CXN_OUT_DIR)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="generate, load, build, render and deliver on defaults")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("generate", help="write a synthetic landing zone")
+    p.add_argument("--out", dest="out_dir", type=Path, help="landing folder to write")
+    p.add_argument("--sellers", type=int, default=40)
+    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--end-date", type=_date, help="last day (default: yesterday, UTC)")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("load", help="load one day's extracts (idempotent)")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("build", help="build the models and marts as of a date (idempotent)")
+    p.add_argument("--as-of", type=_date, required=True)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="load + build each day of a range, in order (a backfill)")
+    p.add_argument("--from", dest="from_date", type=_date, required=True)
+    p.add_argument("--to", dest="to_date", type=_date, required=True)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("render", help="render the week's newsletters (HTML + PDF)")
+    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W47")
+    p.add_argument("--seller", action="append", help="only this seller (repeatable)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("send", help="deliver the week's rendered newsletters")
+    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W47")
+    p.add_argument("--seller", action="append", help="only this seller (repeatable)")
+    p.add_argument("--force", action="store_true", help="resend what was already sent")
+    p.set_defaults(func=cmd_send)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings.from_env(
+            landing_dir=args.landing, warehouse=args.warehouse, out_dir=args.out
+        )
+        return int(args.func(args, settings))
+    except CxnError as exc:
+        if args.debug:
+            raise
+        print(f"cxn: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cxn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"cxn: unexpected error: {type(exc).__name__}: {first} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return 2
