@@ -1,0 +1,170 @@
+"""Render and deliver: one seller's data per newsletter, escaped text, once per week."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from pipeline.build import build
+from pipeline.deliver import send_week, smtp_url_from_connection
+from pipeline.errors import NotBuiltError
+from pipeline.load import load_day
+from pipeline.newsletter import TemplatesOnlyFetcher, render_pdf, render_week
+from pipeline.warehouse import open_warehouse
+from pipeline.weeks import IsoWeek
+from tests.extracts import order, seller, write_extract
+from tests.smtp import pdf_attachment, smtp_server
+
+WEEK = IsoWeek.parse("2026-W47")  # Monday 2026-11-16 .. Sunday 2026-11-22
+SUNDAY = date(2026, 11, 22)
+EVIL = '<script>alert(1)</script><img src="file:///etc/passwd">'
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def week_built(settings):
+    landing = settings.landing_dir
+    write_extract(
+        landing,
+        SUNDAY,
+        "sellers",
+        [
+            seller("S1", seller_name=f"Acme {EVIL}", email="a@example.com;ops@example.com"),
+            seller("S2", seller_name="Zebra Goods"),
+        ],
+    )
+    # S1: 1 negative feedback in 2 orders of the 60-day window -> 50.00 %.
+    write_extract(
+        landing,
+        SUNDAY,
+        "orders",
+        [
+            order("O1", "2026-10-01"),
+            order("O2", "2026-10-01", sku="ACME-SKU-9"),
+            order("Z1", "2026-10-01", seller_id="S2", sku="ZEBRA-ONLY-SKU"),
+        ],
+    )
+    write_extract(
+        landing,
+        SUNDAY,
+        "feedback",
+        [
+            {
+                "order_id": "O2",
+                "left_at": "2026-10-10T10:00:00Z",
+                "rating": 1,
+                "removed": False,
+                "last_updated_at": "2026-10-10T10:00:00Z",
+            }
+        ],
+    )
+    load_day(settings, SUNDAY)
+    build(settings, SUNDAY)
+    return settings
+
+
+def test_render_refuses_a_week_that_is_not_built(settings):
+    with open_warehouse(settings.warehouse):
+        pass
+    with pytest.raises(NotBuiltError, match="run `cxn build --as-of 2026-11-22` first"):
+        render_week(settings, WEEK)
+
+
+def test_newsletter_shows_one_sellers_data_escaped(week_built):
+    result = render_week(week_built, WEEK)
+    assert [r.seller_id for r in result.newsletters] == ["S1", "S2"]
+    html = (result.folder / "S1.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html
+    assert "ACME-SKU-9" in html
+    assert "ZEBRA" not in html and "Zebra" not in html
+    text = pdf_text((result.folder / "S1.pdf").read_bytes())
+    assert "50.00%" in text
+    assert "<script>alert(1)</script>" in text  # shown as text
+    assert "Zebra" not in text
+
+
+def test_rendering_twice_gives_identical_files(week_built):
+    first = render_week(week_built, WEEK)
+    again = render_week(week_built, WEEK)
+    assert [r.pdf_sha256 for r in first.newsletters] == [r.pdf_sha256 for r in again.newsletters]
+
+
+def test_pdf_fetcher_refuses_files_outside_the_templates_and_remote_urls():
+    fetcher = TemplatesOnlyFetcher()
+    html = (
+        '<img src="file:///etc/passwd"><link rel="stylesheet" href="https://example.com/x.css">'
+        '<img src="http://127.0.0.1:9/x.png">'
+    )
+    render_pdf(html, fetcher)
+    assert sorted(fetcher.refused) == [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/x.png",
+        "https://example.com/x.css",
+    ]
+
+
+def test_send_over_smtp_once_per_seller_and_week(week_built):
+    render_week(week_built, WEEK)
+    with smtp_server() as inbox:
+        settings = replace(week_built, smtp_url=inbox.url)
+        first = send_week(settings, WEEK)
+        assert sorted(first.sent) == ["S1", "S2"]
+        again = send_week(settings, WEEK)
+        assert again.sent == [] and sorted(again.skipped) == ["S1", "S2"]
+        forced = send_week(settings, WEEK, ["S2"], force=True)
+        assert forced.sent == ["S2"]
+    assert len(inbox.messages) == 3
+    s1 = next(m for m in inbox.messages if "S1" in m["X-CXN-Newsletter"])
+    assert inbox.envelopes[[m is s1 for m in inbox.messages].index(True)][1] == [
+        "a@example.com",
+        "ops@example.com",
+    ]
+    assert s1["Subject"].startswith("Customer Experience newsletter 2026-W47 – Acme")
+    # 1 defect in 2 orders is 50 %, but one bad event is no evidence: low volume, healthy.
+    assert s1["Subject"].endswith("account healthy")
+    assert s1.get_body(("plain",)) is not None and s1.get_body(("html",)) is not None
+    assert "50.00%" in pdf_text(pdf_attachment(s1))
+    with open_warehouse(week_built.warehouse, read_only=True) as con:
+        rows = con.execute(
+            "select seller_id, status, attempts, recipients from ops.newsletter_outbox order by 1"
+        ).fetchall()
+    assert rows == [
+        ("S1", "sent", 1, "a@example.com;ops@example.com"),
+        ("S2", "sent", 2, "s2@example.com"),
+    ]
+
+
+def test_send_failure_is_recorded_and_does_not_stop_others(week_built):
+    render_week(week_built, WEEK)
+    settings = replace(week_built, smtp_url="smtp://127.0.0.1:9")  # nothing listens
+    result = send_week(settings, WEEK)
+    assert sorted(result.failed) == ["S1", "S2"]
+    with open_warehouse(week_built.warehouse, read_only=True) as con:
+        statuses = con.execute("select distinct status from ops.newsletter_outbox").fetchall()
+    assert statuses == [("failed",)]
+
+
+def test_eml_outbox_is_the_default(week_built):
+    render_week(week_built, WEEK)
+    send_week(week_built, WEEK)
+    assert sorted(p.name for p in week_built.outbox_dir.iterdir()) == [
+        "2026-W47_S1.eml",
+        "2026-W47_S2.eml",
+    ]
+
+
+def test_smtp_url_from_an_airflow_connection():
+    assert (
+        smtp_url_from_connection(
+            host="mail", port=587, login="u@x", password="p:w", extra={"starttls": True}
+        )
+        == "smtp://u%40x:p%3Aw@mail:587?starttls=true"
+    )
