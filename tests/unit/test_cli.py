@@ -1,0 +1,71 @@
+"""The command line as a user meets it: one clear line per error, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.cli import main
+from tests.extracts import order, seller, write_extract
+
+
+def test_missing_day_is_one_line_and_exit_1(tmp_path, capsys):
+    code = main(
+        [
+            "--landing",
+            str(tmp_path),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "load",
+            "--date",
+            "2026-11-20",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert err.startswith("cxn: error: ") and "dt=2026-11-20: no extracts for 2026-11-20" in err
+    assert "Traceback" not in err
+
+
+def test_bad_arguments_are_usage_errors(capsys):
+    try:
+        main(["render", "--week", "2026-47"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "is not an ISO week like 2026-W47" in capsys.readouterr().err
+
+
+def test_load_build_render_send_through_the_cli(tmp_path: Path):
+    landing = tmp_path / "landing"
+    write_extract(landing, "2026-11-22", "sellers", [seller("S1")])
+    write_extract(landing, "2026-11-22", "orders", [order("O1", "2026-10-01")])
+    base = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    for args, expect in [
+        (["load", "--date", "2026-11-22"], "loaded 2026-11-22: 2 rows, 0 rejected"),
+        (["build", "--as-of", "2026-11-22"], "built as of 2026-11-22"),
+        (["render", "--week", "2026-W47"], "rendered 1 newsletters for 2026-W47"),
+        (["send", "--week", "2026-W47"], "2026-W47: 1 sent to"),
+        (["send", "--week", "2026-W47"], "0 sent to"),
+    ]:
+        done = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert expect in done.stdout
+    assert (tmp_path / "out" / "outbox" / "2026-W47_S1.eml").is_file()
+
+
+def test_build_before_load_names_the_fix(tmp_path, capsys):
+    code = main(["--warehouse", str(tmp_path / "w.duckdb"), "build", "--as-of", "2026-11-20"])
+    assert code == 1
+    assert "run `cxn load --date 2026-11-20` first" in capsys.readouterr().err
