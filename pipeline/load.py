@@ -45,7 +45,7 @@ from pipeline.schema import (
     Dataset,
 )
 from pipeline.settings import Settings
-from pipeline.warehouse import first_row, open_warehouse, scalar, transaction
+from pipeline.warehouse import first_row, open_warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,8 @@ def _format_record(fields: list[str]) -> str:
     return buf.getvalue()
 
 
-def _stage_input(
-    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str
-) -> tuple[str, int]:
-    """Make the file's records available as relation `_in_<dataset>`; return (name, count)."""
+def _stage_input(con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str) -> str:
+    """Make the file's records available as relation `_in_<dataset>`; return its name."""
     name = f"_in_{ds.name}"
     if path.name.endswith(".parquet"):
         try:
@@ -219,10 +217,8 @@ def _stage_input(
             raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
     else:
         table = _read_csv_text(ds, path, rel)
-        con.register(f"{name}_arrow", table)
-        con.execute(f"create or replace temp table {name} as select * from {name}_arrow")
-        con.unregister(f"{name}_arrow")
-    return name, int(scalar(con, f"select count(*) from {name}"))  # type: ignore[arg-type]
+        con.register(name, table)
+    return name
 
 
 def _first_line(exc: BaseException) -> str:
@@ -388,9 +384,8 @@ class _Staged:
     dataset: Dataset
     path: Path
     rel: str
-    records: int
-    table: str  # temp table with accepted rows
-    rejected_table: str
+    table: str  # temp table: every record with its _reason (NULL = accepted) and _is_copy
+    records: int = 0
     loaded: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -405,93 +400,90 @@ def _validate(
     load_date: date,
     max_reject_rate: float,
 ) -> _Staged:
-    input_rel, records = _stage_input(con, ds, path, rel)
-    params = {
-        "load_date": load_date,
-        "next_day": datetime.combine(load_date, datetime.min.time()) + timedelta(days=1),
-    }
-    checked = f"_checked_{ds.name}"
-    con.execute(f"create or replace temp table {checked} as {_checked_sql(ds, input_rel)}", params)
+    """Check every record of one file; the verdicts land in temp table `_checked_<dataset>`.
 
+    Two statements per file whatever its size: the checks (with duplicate detection as
+    window functions), then one aggregate for the counts.
+    """
+    input_rel = _stage_input(con, ds, path, rel)
+    next_day = datetime.combine(load_date, datetime.min.time()) + timedelta(days=1)
+    params = {"load_date": load_date, "next_day": next_day}
     key = ", ".join(_ident(k) for k in (*ds.key, "last_updated_at"))
     all_cols = ", ".join(_ident(c) for c in ds.column_names)
-    # The same key and last_updated_at twice with different parsed values: every copy
-    # is rejected. Identical copies are one record.
-    con.execute(
-        f"""
-        create or replace temp table _conflicts_{ds.name} as
-        select {key},
-               list(_line order by _line) as lines
-        from {checked}
-        where _reason is null
-        group by {key}
-        having count(distinct ({all_cols})) > 1
-        """
-    )
     key_desc = " || ', ' || ".join(
-        f"'{k}=' || coalesce(cast(c.{_ident(k)} as varchar), '')" for k in ds.key
+        f"'{k}=' || coalesce(cast({_ident(k)} as varchar), '')" for k in ds.key
     )
-    rejected_table = f"_rejected_{ds.name}"
-    con.execute(
-        f"""
-        create or replace temp table {rejected_table} as
-        select _line as line, _reason as reason, _raw as raw
-        from {checked}
-        where _reason is not null
-        union all
-        select c._line, 'duplicate record: ' || {key_desc}
-               || ', last_updated_at=' || strftime(c.last_updated_at, '%Y-%m-%dT%H:%M:%SZ')
-               || ' appears with different values on lines '
-               || array_to_string(d.lines, ', '),
-               c._raw
-        from {checked} as c
-        join _conflicts_{ds.name} as d using ({key})
-        where c._reason is null
-        """
-    )
-    table = f"_valid_{ds.name}"
-    same_key = " and ".join(
-        f"d.{_ident(k)} is not distinct from c.{_ident(k)}" for k in (*ds.key, "last_updated_at")
-    )
+    table = f"_checked_{ds.name}"
+    # The same key and last_updated_at twice with different parsed values: every copy is
+    # rejected. Identical copies are one record (the first is kept).
     con.execute(
         f"""
         create or replace temp table {table} as
-        select {all_cols}, _line
-        from {checked} as c
-        where _reason is null
-          and not exists (
-              select 1 from _conflicts_{ds.name} as d
-              where {same_key}
-          )
-        qualify row_number() over (partition by {key} order by _line) = 1
-        """
+        with checked as ({_checked_sql(ds, input_rel)}),
+        grouped as (
+            select
+                *,
+                count(distinct ({all_cols})) over same_record as _variants,
+                row_number() over (same_record order by _line) as _copy,
+                list(_line) over same_record as _lines,
+            from checked
+            window same_record as (partition by {key}, _reason is null)
+        )
+        select
+            _line, _raw, {all_cols},
+            coalesce(
+                _reason,
+                case when _variants > 1 then
+                    'duplicate record: ' || {key_desc}
+                    || ', last_updated_at='
+                    || strftime(last_updated_at, '%Y-%m-%dT%H:%M:%SZ')
+                    || ' appears with different values on lines '
+                    || array_to_string(list_sort(_lines), ', ')
+                end
+            ) as _reason,
+            _reason is null and _variants = 1 and _copy > 1 as _is_copy,
+        from grouped
+        """,
+        params,
     )
-    rejected = int(scalar(con, f"select count(*) from {rejected_table}"))  # type: ignore[arg-type]
-    loaded = int(scalar(con, f"select count(*) from {table}"))  # type: ignore[arg-type]
+    if not path.name.endswith(".parquet"):
+        con.unregister(input_rel)  # the arrow table of the CSV's text
+    counts = first_row(
+        con,
+        f"""
+        select
+            count(*),
+            count(*) filter (where _reason is not null),
+            count(*) filter (where _is_copy),
+            arg_min(_line, _line) filter (where _reason is not null),
+            arg_min(_reason, _line) filter (where _reason is not null),
+        from {table}
+        """,
+    )
+    assert counts is not None
+    records, rejected, copies, first_line, first_reason = counts
     staged = _Staged(
         dataset=ds,
         path=path,
         rel=rel,
-        records=records,
         table=table,
-        rejected_table=rejected_table,
-        loaded=int(loaded),
+        records=int(records),
+        loaded=int(records) - int(rejected) - int(copies),
+        duplicates=int(copies),
         rejected=int(rejected),
-        duplicates=records - int(loaded) - int(rejected),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
     if records and rejected / records > max_reject_rate:
-        first = first_row(con, f"select line, reason from {rejected_table} order by line limit 1")
-        assert first is not None
         raise LoadError(
             f"{rel}: {rejected} of {records} records rejected "
             f"({rejected / records:.1%} > {max_reject_rate:.0%} allowed); "
-            f"first: line {first[0]}: {first[1]}"
+            f"first: line {first_line}: {first_reason}"
         )
     if ds.name == "sellers":
         con.execute(
             f"insert into _known_sellers select distinct seller_id from {table} "
-            "where seller_id not in (select seller_id from _known_sellers)"
+            "where _reason is null and not _is_copy "
+            "and seller_id not in (select seller_id from _known_sellers)"
         )
     return staged
 
@@ -555,12 +547,14 @@ def _load(
             cols = ", ".join(_ident(c) for c in s.dataset.column_names)
             con.execute(
                 f"insert into raw.{s.dataset.name} ({cols}, _load_date, _source_file, _line) "
-                f"select {cols}, ?, ?, _line from {s.table} order by _line",
+                f"select {cols}, ?, ?, _line from {s.table} "
+                "where _reason is null and not _is_copy order by _line",
                 [load_date, s.rel],
             )
             con.execute(
                 "insert into ops.rejected_rows "
-                f"select ?, ?, ?, line, reason, raw from {s.rejected_table} order by line",
+                f"select ?, ?, ?, _line, _reason, _raw from {s.table} "
+                "where _reason is not null order by _line",
                 [load_date, s.dataset.name, s.rel],
             )
             con.execute(

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -288,16 +290,16 @@ def render_week(
     week: IsoWeek,
     sellers: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> RenderResult:
     """Render every (or the given) seller's newsletter for `week` into the out folder.
 
     Side effects: writes `{out}/newsletters/{week}/{seller}.html|.pdf` and `manifest.json`
-    (atomically, file by file). Idempotent: same warehouse, same files.
+    (atomically, file by file). Idempotent: same warehouse, same files. Layout is CPU
+    bound, so sellers are spread over `workers` processes (default: one per core).
     """
     as_of = week.as_of
     folder = settings.newsletter_dir(str(week))
-    env = template_env()
-    rendered: list[Rendered] = []
     with open_warehouse(settings.warehouse, read_only=True) as con:
         built = scalar(
             con,
@@ -316,15 +318,46 @@ def render_week(
                 [as_of],
             ).fetchall()
         ]
-        if sellers:
-            unknown = sorted(set(sellers) - set(known))
-            if unknown:
-                raise CxnError(f"seller {unknown[0]} is not known as of {as_of}")
-            targets = [s for s in known if s in set(sellers)]
-        else:
-            targets = known
-        manifest_entries = []
-        for i, seller_id in enumerate(targets, 1):
+    if sellers:
+        unknown = sorted(set(sellers) - set(known))
+        if unknown:
+            raise CxnError(f"seller {unknown[0]} is not known as of {as_of}")
+        targets = [s for s in known if s in set(sellers)]
+    else:
+        targets = known
+
+    workers = workers or min(os.cpu_count() or 1, max(1, len(targets) // 8))
+    results: list[tuple[Rendered, dict[str, Any]]] = []
+    if workers <= 1:
+        results = _render_batch(settings, week, targets, progress)
+    else:
+        # spawn, not fork: a forked child would inherit DuckDB's and WeasyPrint's state.
+        ctx = multiprocessing.get_context("spawn")
+        batches = [targets[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_render_batch, settings, week, b) for b in batches if b]
+            for future in futures:
+                results += future.result()
+                if progress:
+                    progress(f"rendered {len(results)}/{len(targets)}")
+        results.sort(key=lambda r: r[0].seller_id)
+    _merge_manifest(folder, week, [entry for _, entry in results])
+    log.info("rendered week=%s newsletters=%d folder=%s", week, len(results), folder)
+    return RenderResult(week, folder, [r for r, _ in results])
+
+
+def _render_batch(
+    settings: Settings,
+    week: IsoWeek,
+    seller_ids: list[str],
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[Rendered, dict[str, Any]]]:
+    """Render some sellers' newsletters on this process's own read-only connection."""
+    folder = settings.newsletter_dir(str(week))
+    env = template_env()
+    out: list[tuple[Rendered, dict[str, Any]]] = []
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        for i, seller_id in enumerate(seller_ids, 1):
             context = seller_context(con, seller_id, week)
             html = render_html(context, env)
             pdf = render_pdf(html)
@@ -333,28 +366,24 @@ def render_week(
             write_atomic(html_path, html.encode("utf-8"))
             write_atomic(pdf_path, pdf)
             sha = hashlib.sha256(pdf).hexdigest()
-            rendered.append(Rendered(seller_id, html_path, pdf_path, sha))
-            manifest_entries.append(
-                {
-                    "seller_id": seller_id,
-                    "seller_name": context["seller"]["name"],
-                    "recipients": latest_recipients(con, seller_id),
-                    "account_status": context["account_status"],
-                    "as_of_date": as_of.isoformat(),
-                    "html": html_path.name,
-                    "pdf": pdf_path.name,
-                    "pdf_sha256": sha,
-                    "summary": {
-                        "order_defect_rate": context["odr"]["headline"]["rate"],
-                        "order_defect_rate_status": context["odr"]["headline"]["status"],
-                    },
-                }
-            )
+            entry = {
+                "seller_id": seller_id,
+                "seller_name": context["seller"]["name"],
+                "recipients": latest_recipients(con, seller_id),
+                "account_status": context["account_status"],
+                "as_of_date": week.as_of.isoformat(),
+                "html": html_path.name,
+                "pdf": pdf_path.name,
+                "pdf_sha256": sha,
+                "summary": {
+                    "order_defect_rate": context["odr"]["headline"]["rate"],
+                    "order_defect_rate_status": context["odr"]["headline"]["status"],
+                },
+            }
+            out.append((Rendered(seller_id, html_path, pdf_path, sha), entry))
             if progress:
-                progress(f"[{i}/{len(targets)}] rendered {seller_id}")
-    _merge_manifest(folder, week, manifest_entries)
-    log.info("rendered week=%s newsletters=%d folder=%s", week, len(rendered), folder)
-    return RenderResult(week, folder, rendered)
+                progress(f"[{i}/{len(seller_ids)}] rendered {seller_id}")
+    return out
 
 
 def _merge_manifest(folder: Path, week: IsoWeek, entries: list[dict[str, Any]]) -> None:

@@ -168,3 +168,11 @@ def test_smtp_url_from_an_airflow_connection():
         )
         == "smtp://u%40x:p%3Aw@mail:587?starttls=true"
     )
+
+
+def test_a_process_pool_renders_the_same_files(week_built):
+    single = render_week(week_built, WEEK, workers=1)
+    pooled = render_week(week_built, WEEK, workers=2)
+    assert [(r.seller_id, r.pdf_sha256) for r in pooled.newsletters] == [
+        (r.seller_id, r.pdf_sha256) for r in single.newsletters
+    ]
