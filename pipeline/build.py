@@ -141,7 +141,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     for name, fn, arity in specs:
         with contextlib.suppress(duckdb.Error):  # not registered yet on this connection
             con.remove_function(name)
-        con.create_function(
+        con.create_function(  # type: ignore[call-overload]  # the stubs want enum members
             name, fn, [dbl] * arity, dbl, type="arrow", null_handling="special", side_effects=False
         )
 
@@ -218,7 +218,7 @@ def _materialize(con: duckdb.DuckDBPyConnection, model: Model, as_of: date) -> N
         con.execute(f"insert into {fqn} select * from _new")
     else:  # latest_as_of: replace only when this build is at least as recent
         latest = scalar(con, f"select max(as_of_date) from {fqn}")
-        if latest is None or as_of >= latest:
+        if latest is None or as_of >= latest:  # type: ignore[operator]
             con.execute(f"delete from {fqn}")
             con.execute(f"insert into {fqn} select * from _new")
     con.execute("drop table _new")
