@@ -8,6 +8,8 @@ demo: bootstrap
 	.venv/bin/cxn demo
 
 test: bootstrap
+	.venv/bin/ruff check pipeline dags tests bench
+	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 lint: bootstrap
