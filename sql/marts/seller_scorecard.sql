@@ -1,8 +1,9 @@
 -- grain: one row per seller x as-of date
 -- primary key: seller_id, as_of_date
 -- materialized: as_of
--- The seller's standing in one row: account status (SPEC 3.4), seller rating (3.5)
--- and the headline rate and status of each status-bearing metric.
+-- The seller's standing in one row: account status (SPEC 3.4), seller rating and
+-- feedback rating (3.5), unread notices, and the headline rate and status of each
+-- status-bearing metric.
 with sellers as (
     select * from staging.stg_sellers
 ),
@@ -16,6 +17,16 @@ orders as (
     select * from intermediate.int_orders_evaluated
 ),
 
+notices as (
+    select * from intermediate.int_notices_evaluated
+),
+
+windows as (
+    select * from intermediate.int_metric_windows
+),
+
+-- Status-bearing rows: the headline window of every metric with a target, every
+-- channel, and policy notices.
 account as (
     select
         seller_id,
@@ -25,12 +36,12 @@ account as (
             else 'healthy'
         end as account_status,
     from metrics
-    where is_headline and target is not null
+    where is_headline and (target is not null or metric = 'policy_notices')
     group by seller_id
 ),
 
 -- Seller rating: 100 points for a perfect order, 0 for a defective one, 50 otherwise,
--- weighted by 0.5 ^ (age in days / 90) over the last 365 days.
+-- weighted by 0.5 ^ (age in days / 90), over orders purchased in the last 365 days.
 rating as (
     select
         seller_id,
@@ -43,16 +54,55 @@ rating as (
     group by seller_id
 ),
 
+-- The notices SPEC 3.4 judges: issued in the window, unresolved and unread at the date.
+unread as (
+    select
+        notices.seller_id,
+        count(*) as unread_notices,
+        count(*) filter (where notices.severity = 'critical') as unread_critical_notices,
+    from notices
+    join windows
+        on windows.metric = 'policy_notices'
+        and notices.issued_date between windows.window_start and windows.window_end
+    where not notices.is_resolved and not notices.is_read
+    group by notices.seller_id
+),
+
+-- The headline row of each metric: channel all, or MFN for the MFN-only metrics.
 headline as (
+    select *
+    from metrics
+    where is_headline
+      and (channel = 'all' or metric in (
+          'cancellation_rate', 'late_shipment_rate', 'valid_tracking_rate',
+          'on_time_delivery_rate'
+      ))
+),
+
+pivoted as (
     select
         seller_id,
-        max(rate) filter (where metric = 'order_defect_rate' and channel = 'all' and is_headline)
-            as order_defect_rate,
-        max(status) filter (
-            where metric = 'order_defect_rate' and channel = 'all' and is_headline
-        ) as order_defect_rate_status,
-        bool_or(spike) as order_defect_spike,
-    from metrics
+        max(rate) filter (where metric = 'order_defect_rate') as order_defect_rate,
+        max(status) filter (where metric = 'order_defect_rate') as order_defect_rate_status,
+        bool_or(spike) filter (where metric = 'order_defect_rate') as order_defect_spike,
+        max(rate) filter (where metric = 'cancellation_rate') as cancellation_rate,
+        max(status) filter (where metric = 'cancellation_rate') as cancellation_rate_status,
+        max(rate) filter (where metric = 'late_shipment_rate') as late_shipment_rate,
+        max(status) filter (where metric = 'late_shipment_rate') as late_shipment_rate_status,
+        max(rate) filter (where metric = 'valid_tracking_rate') as valid_tracking_rate,
+        max(status) filter (where metric = 'valid_tracking_rate') as valid_tracking_rate_status,
+        max(rate) filter (where metric = 'on_time_delivery_rate') as on_time_delivery_rate,
+        max(status) filter (where metric = 'on_time_delivery_rate')
+            as on_time_delivery_rate_status,
+        max(rate) filter (where metric = 'contact_response_rate') as contact_response_rate,
+        max(status) filter (where metric = 'contact_response_rate')
+            as contact_response_rate_status,
+        max(rate) filter (where metric = 'perfect_order_rate') as perfect_order_rate,
+        max(status) filter (where metric = 'perfect_order_rate') as perfect_order_rate_status,
+        max(rate) filter (where metric = 'feedback_positive_rate') as feedback_positive_rate,
+        max(numerator) filter (where metric = 'policy_notices') as policy_notices,
+        max(status) filter (where metric = 'policy_notices') as policy_notices_status,
+    from headline
     group by seller_id
 ),
 
@@ -64,13 +114,31 @@ final as (
         sellers.marketplace,
         coalesce(account.account_status, 'healthy') as account_status,
         rating.seller_rating,
-        headline.order_defect_rate,
-        headline.order_defect_rate_status,
-        coalesce(headline.order_defect_spike, false) as order_defect_spike,
+        pivoted.feedback_positive_rate,
+        coalesce(unread.unread_notices, 0) as unread_notices,
+        coalesce(unread.unread_critical_notices, 0) as unread_critical_notices,
+        pivoted.order_defect_rate,
+        pivoted.order_defect_rate_status,
+        coalesce(pivoted.order_defect_spike, false) as order_defect_spike,
+        pivoted.cancellation_rate,
+        pivoted.cancellation_rate_status,
+        pivoted.late_shipment_rate,
+        pivoted.late_shipment_rate_status,
+        pivoted.valid_tracking_rate,
+        pivoted.valid_tracking_rate_status,
+        pivoted.on_time_delivery_rate,
+        pivoted.on_time_delivery_rate_status,
+        pivoted.contact_response_rate,
+        pivoted.contact_response_rate_status,
+        pivoted.perfect_order_rate,
+        pivoted.perfect_order_rate_status,
+        cast(pivoted.policy_notices as integer) as policy_notices,
+        pivoted.policy_notices_status,
     from sellers
     left join account on account.seller_id = sellers.seller_id
     left join rating on rating.seller_id = sellers.seller_id
-    left join headline on headline.seller_id = sellers.seller_id
+    left join unread on unread.seller_id = sellers.seller_id
+    left join pivoted on pivoted.seller_id = sellers.seller_id
 )
 
 select * from final

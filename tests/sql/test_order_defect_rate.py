@@ -217,7 +217,10 @@ def test_statuses_and_low_volume(built):
 def test_seller_without_orders_gets_every_row_with_status_none(built):
     m = metrics(built, D, seller_id="S2")
     assert len(m) == len(metrics(built, D))
+    notices = m.pop(("policy_notices", "all", 180))
     assert {v[:5] for v in m.values()} == {(0, 0, None, "none", False)}
+    # Policy notices are a count with no denominator, and good when there are none.
+    assert notices[:4] == (0, None, None, "good")
 
 
 def test_scorecard_and_defective_orders(built):

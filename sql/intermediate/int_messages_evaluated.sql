@@ -1,0 +1,34 @@
+-- grain: one row per buyer message known at the as-of date
+-- primary key: message_id
+-- Response-time outcomes of SPEC 3.3: a message is due unless marked no_response_needed
+-- or unanswered and received after the as-of date's 00:00:00 (its 24 hours are not over).
+with messages as (
+    select * from staging.stg_messages
+),
+
+final as (
+    select
+        message_id,
+        thread_id,
+        seller_id,
+        order_id,
+        received_at,
+        received_date,
+        first_response_at,
+        no_response_needed,
+        first_response_at is not null as is_answered,
+        case
+            when first_response_at is not null
+                then epoch(first_response_at - received_at) / 3600.0
+        end as response_hours,
+        coalesce(first_response_at - received_at <= interval 24 hours, false)
+            as is_answered_within_24h,
+        not no_response_needed
+        and not (
+            first_response_at is null
+            and received_at > cast(getvariable('as_of_date') as timestamp)
+        ) as is_due,
+    from messages
+)
+
+select * from final
