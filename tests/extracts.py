@@ -76,3 +76,104 @@ def order(
     }
     row.update(kw)
     return row
+
+
+def _ts(value: str) -> str:
+    return value if "T" in value else f"{value}T12:00:00Z"
+
+
+def shipment(order_id: str, confirmed: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "order_id": order_id,
+        "ship_confirmed_at": _ts(confirmed),
+        "carrier": "UPS",
+        "tracking_id": f"TRK-{order_id}",
+        "first_scan_at": _ts(confirmed),
+        "delivered_at": None,
+    }
+    row.update(kw)
+    stamps = [row[k] for k in ("ship_confirmed_at", "first_scan_at", "delivered_at") if row[k]]
+    row.setdefault("last_updated_at", max(stamps))
+    return row
+
+
+def cancellation(order_id: str, at: str, by: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "order_id": order_id,
+        "cancelled_at": _ts(at),
+        "initiated_by": by,
+        "reason": None,
+        "last_updated_at": _ts(at),
+    }
+    row.update(kw)
+    return row
+
+
+def refund(refund_id: str, order_id: str, at: str, amount: str = "5.00") -> dict[str, Any]:
+    return {
+        "refund_id": refund_id,
+        "order_id": order_id,
+        "refunded_at": _ts(at),
+        "amount": amount,
+        "reason": None,
+        "last_updated_at": _ts(at),
+    }
+
+
+def feedback(order_id: str, left: str, rating: int, **kw: Any) -> dict[str, Any]:
+    row = {
+        "order_id": order_id,
+        "left_at": _ts(left),
+        "rating": rating,
+        "comment": None,
+        "removed": False,
+    }
+    row.update(kw)
+    row.setdefault("last_updated_at", row["left_at"])
+    return row
+
+
+def message(
+    message_id: str,
+    received: str,
+    response: str | None = None,
+    *,
+    seller_id: str = "S1",
+    thread_id: str | None = None,
+    order_id: str | None = None,
+    no_response_needed: bool = False,
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "thread_id": thread_id or f"T-{message_id}",
+        "seller_id": seller_id,
+        "order_id": order_id,
+        "received_at": _ts(received),
+        "first_response_at": _ts(response) if response else None,
+        "no_response_needed": no_response_needed,
+        "last_updated_at": _ts(response) if response else _ts(received),
+    }
+
+
+def notice(
+    notice_id: str,
+    seller_id: str,
+    issued: str,
+    severity: str,
+    *,
+    read: str | None = None,
+    resolved: str | None = None,
+    category: str = "listing_policy",
+) -> dict[str, Any]:
+    stamps = [_ts(x) for x in (issued, read, resolved) if x]
+    return {
+        "notice_id": notice_id,
+        "seller_id": seller_id,
+        "issued_at": _ts(issued),
+        "category": category,
+        "severity": severity,
+        "subject": f"Notice {notice_id}",
+        "read_at": _ts(read) if read else None,
+        "resolved_at": _ts(resolved) if resolved else None,
+        "last_updated_at": max(stamps),
+    }

@@ -17,10 +17,8 @@ final as (
         first_response_at,
         no_response_needed,
         first_response_at is not null as is_answered,
-        case
-            when first_response_at is not null
-                then epoch(first_response_at - received_at) / 3600.0
-        end as response_hours,
+        -- Whole seconds: integer sums are exact whatever the order of aggregation.
+        date_diff('second', received_at, first_response_at) as response_seconds,
         coalesce(first_response_at - received_at <= interval 24 hours, false)
             as is_answered_within_24h,
         not no_response_needed

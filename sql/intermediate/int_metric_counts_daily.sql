@@ -80,8 +80,8 @@ by_received_date as (
         count(*) filter (where is_due and is_answered_within_24h) as answered_in_time,
         count(*) filter (where is_answered and not no_response_needed) as answered_messages,
         coalesce(
-            sum(response_hours) filter (where is_answered and not no_response_needed), 0
-        ) as response_hours,
+            sum(response_seconds) filter (where is_answered and not no_response_needed), 0
+        ) as response_seconds,
     from messages
     group by seller_id, received_date
 ),
@@ -157,7 +157,7 @@ final as (
     select seller_id, channel, key_date, 'contact_response_rate', answered_in_time, due_messages,
     from by_received_date
     union all
-    select seller_id, channel, key_date, 'avg_response_hours', response_hours, answered_messages,
+    select seller_id, channel, key_date, 'avg_response_hours', response_seconds, answered_messages,
     from by_received_date
     union all
     select seller_id, channel, key_date, 'first_contact_resolution_rate',
@@ -177,6 +177,7 @@ select
     channel,
     key_date,
     metric,
-    cast(numerator as double) as numerator,
+    -- avg_response_hours counts seconds here; the windowed model turns them into hours.
+    cast(numerator as bigint) as numerator,
     cast(denominator as bigint) as denominator,
 from final

@@ -14,14 +14,18 @@ final as (
         windows.metric,
         windows.channel,
         windows.window_days,
-        sum(daily.numerator) as numerator,
+        -- Integer sums (exact); response seconds become hours once, per window.
+        case
+            when windows.metric = 'avg_response_hours' then sum(daily.numerator) / 3600
+            else cast(sum(daily.numerator) as double)
+        end as numerator,
         sum(daily.denominator) as denominator,
     from windows
     join daily
         on daily.metric = windows.metric
         and daily.channel = windows.channel
         and daily.key_date between windows.window_start and windows.window_end
-    group by all
+    group by daily.seller_id, windows.metric, windows.channel, windows.window_days
 )
 
 select * from final

@@ -42,15 +42,26 @@ account as (
 
 -- Seller rating: 100 points for a perfect order, 0 for a defective one, 50 otherwise,
 -- weighted by 0.5 ^ (age in days / 90), over orders purchased in the last 365 days.
+-- Points are summed per day as integers, then days in date order: a floating-point sum
+-- in parallel aggregation would depend on thread scheduling in its last digit.
+rating_days as (
+    select
+        seller_id,
+        purchase_date,
+        power(0.5, (getvariable('as_of_date') - purchase_date) / 90) as weight,
+        sum(case when is_defective then 0 when is_perfect then 100 else 50 end) as points,
+        count(*) as orders,
+    from orders
+    where purchase_date between getvariable('as_of_date') - 364 and getvariable('as_of_date')
+    group by seller_id, purchase_date
+),
+
 rating as (
     select
         seller_id,
-        sum(
-            power(0.5, (getvariable('as_of_date') - purchase_date) / 90)
-            * case when is_defective then 0 when is_perfect then 100 else 50 end
-        ) / sum(power(0.5, (getvariable('as_of_date') - purchase_date) / 90)) as seller_rating,
-    from orders
-    where purchase_date between getvariable('as_of_date') - 364 and getvariable('as_of_date')
+        list_sum(list(weight * points order by purchase_date))
+        / list_sum(list(weight * orders order by purchase_date)) as seller_rating,
+    from rating_days
     group by seller_id
 ),
 
