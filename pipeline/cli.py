@@ -150,6 +150,22 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if result.failed else 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from pipeline.export import export_report
+    from pipeline.newsletter import write_atomic
+
+    report = export_report(settings, args.seller, args.as_of)
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        write_atomic(args.output, text.encode("utf-8"))
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.demo import run_demo
 
@@ -207,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seller", action="append", help="only this seller (repeatable)")
     p.add_argument("--force", action="store_true", help="resend what was already sent")
     p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser("export", help="a seller's Seller Performance report as JSON")
+    p.add_argument("--seller", required=True)
+    p.add_argument("--as-of", type=_date, required=True)
+    p.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
