@@ -146,6 +146,45 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+# The status rule of SPEC 3.4 for one metric row, in one place: the seller_metrics model
+# calls these macros and the property tests call the same ones.
+STATUS_MACROS = """
+create or replace temp macro cxn_meets_target(x, n, target, cond) as
+    case cond when 'LESS_THAN' then x / n < target when 'GREATER_THAN' then x / n >= target end;
+
+-- A miss is credible only with enough bad events behind it (min_bad) and a small chance
+-- (< max_p) that a seller exactly at target would have done this badly.
+create or replace temp macro cxn_is_credible_miss(x, n, target, cond, min_bad, max_p) as
+    case cond
+        when 'LESS_THAN' then x >= min_bad and cxn_binom_sf(x, n, target) < max_p
+        when 'GREATER_THAN' then n - x >= min_bad and cxn_binom_cdf(x, n, target) < max_p
+    end;
+
+create or replace temp macro cxn_status(x, n, target, cond, poor_at, min_bad, max_p) as
+    case
+        when target is null or n is null or n = 0 then 'none'
+        when cxn_meets_target(x, n, target, cond) then 'good'
+        when not cxn_is_credible_miss(x, n, target, cond, min_bad, max_p) then 'good'
+        when (cond = 'LESS_THAN' and x / n >= poor_at)
+            or (cond = 'GREATER_THAN' and x / n < poor_at) then 'poor'
+        else 'fair'
+    end;
+
+create or replace temp macro cxn_low_volume(x, n, target, cond, min_bad, max_p) as
+    coalesce(
+        target is not null and n > 0
+        and not cxn_meets_target(x, n, target, cond)
+        and not cxn_is_credible_miss(x, n, target, cond, min_bad, max_p),
+        false
+    );
+"""
+
+
+def register_macros(con: duckdb.DuckDBPyConnection) -> None:
+    register_functions(con)
+    con.execute(STATUS_MACROS)
+
+
 def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """(Re)load the operator-editable reference files into `ref.*`."""
     targets = settings.reference_dir / "metric_targets.csv"
@@ -252,7 +291,7 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
             )
             if not loaded:
                 raise BuildError(f"day {as_of} is not loaded; run `cxn load --date {as_of}` first")
-        register_functions(con)
+        register_macros(con)
         con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
         try:
             with transaction(con):

@@ -3,8 +3,9 @@
 -- materialized: as_of
 -- Every seller known at the as-of date gets every row of SPEC 3.3; no data means
 -- numerator 0, denominator 0, rate NULL, status none (policy_notices: a count, with
--- NULL denominator). Status follows SPEC 3.4: target, low-volume rule (binomial tail),
--- poor-at threshold, the order-defect spike rule (Poisson tail), notice statuses.
+-- NULL denominator). Status follows SPEC 3.4 through the cxn_status macro (target,
+-- low-volume rule, poor-at threshold; pipeline/build.py), then the order-defect spike
+-- rule (Poisson tail) and the notice statuses.
 with sellers as (
     select * from staging.stg_sellers
 ),
@@ -75,24 +76,13 @@ judged as (
     select
         *,
         case when denominator > 0 then numerator / denominator end as rate,
-        case target_condition
-            when 'LESS_THAN' then numerator / denominator < target
-            when 'GREATER_THAN' then numerator / denominator >= target
-        end as meets_target,
-        -- A miss is credible only with enough bad events behind it and a small chance
-        -- that a seller exactly at target would have done this badly.
-        case target_condition
-            when 'LESS_THAN' then
-                numerator >= min_bad_events
-                and cxn_binom_sf(numerator, denominator, target) < max_p_value
-            when 'GREATER_THAN' then
-                denominator - numerator >= min_bad_events
-                and cxn_binom_cdf(numerator, denominator, target) < max_p_value
-        end as is_credible_miss,
-        case target_condition
-            when 'LESS_THAN' then numerator / denominator >= poor_at
-            when 'GREATER_THAN' then numerator / denominator < poor_at
-        end as is_at_poor,
+        cxn_status(
+            numerator, denominator, target, target_condition, poor_at, min_bad_events,
+            max_p_value
+        ) as target_status,
+        cxn_low_volume(
+            numerator, denominator, target, target_condition, min_bad_events, max_p_value
+        ) as low_volume,
     from targeted
 ),
 
@@ -119,17 +109,8 @@ statused as (
         judged.*,
         case
             when judged.metric = 'policy_notices' then coalesce(notice_status.status, 'good')
-            when target is null or denominator = 0 then 'none'
-            when meets_target then 'good'
-            when not is_credible_miss then 'good'
-            when is_at_poor then 'poor'
-            else 'fair'
+            else target_status
         end as base_status,
-        coalesce(
-            target is not null and denominator > 0 and not meets_target
-            and not is_credible_miss,
-            false
-        ) as low_volume,
         coalesce(
             judged.metric = 'order_defect_rate'
             and judged.channel = 'all'
