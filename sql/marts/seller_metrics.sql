@@ -135,7 +135,7 @@ final as (
         window_start,
         window_end,
         numerator,
-        denominator,
+        cast(denominator as bigint) as denominator,
         cast(rate as double) as rate,
         target,
         target_condition,

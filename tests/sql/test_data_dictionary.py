@@ -1,0 +1,42 @@
+"""docs/data_dictionary.md documents every mart and every column, and its example
+queries run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from tests.sql.test_metrics import warehouse  # noqa: F401  (the shared fixture)
+
+DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "data_dictionary.md"
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^## (marts\.\w+)\s*$", text, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_every_mart_column_is_documented(warehouse):  # noqa: F811
+    sections = _sections(DICTIONARY.read_text())
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    columns = con.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'marts'"
+    ).fetchall()
+    con.close()
+    tables = {t for t, _ in columns}
+    assert tables == {name.removeprefix("marts.") for name in sections}
+    missing = [f"{t}.{c}" for t, c in columns if f"`{c}`" not in sections[f"marts.{t}"]]
+    assert not missing, f"undocumented columns: {missing}"
+
+
+def test_example_queries_run(warehouse):  # noqa: F811
+    queries = re.findall(r"```sql\n(.*?)```", DICTIONARY.read_text(), flags=re.S)
+    assert len(queries) >= 5
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    try:
+        for sql in queries:
+            con.execute(sql).fetchall()
+    finally:
+        con.close()
