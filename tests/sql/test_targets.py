@@ -1,0 +1,73 @@
+"""Targets are data: a marketplace's own row overrides the '*' default, and a broken
+reference file fails the build with one line naming it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+import pytest
+
+from pipeline.build import build
+from pipeline.errors import CxnError
+from pipeline.load import load_day
+from pipeline.settings import REFERENCE_DIR
+from tests.extracts import order, seller, write_extract
+
+D = date(2026, 11, 20)
+
+
+@pytest.fixture
+def two_marketplaces(settings, tmp_path):
+    reference = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, reference)
+    with (reference / "metric_targets.csv").open("a") as f:
+        # UK sellers may cancel up to 20 % (poor at 30 %).
+        f.write("UK,cancellation_rate,0.2,LESS_THAN,0.3,2,0.05\n")
+    write_extract(
+        settings.landing_dir, D, "sellers", [seller("US1"), seller("UK1", marketplace="UK")]
+    )
+    # Each seller: 10 MFN orders on 11-18, 3 cancelled by the seller (30 %).
+    orders, cancellations = [], []
+    for sid in ("US1", "UK1"):
+        for n in range(10):
+            orders.append(order(f"{sid}-{n}", "2026-11-18", seller_id=sid))
+        for n in range(3):
+            cancellations.append(
+                {
+                    "order_id": f"{sid}-{n}",
+                    "cancelled_at": "2026-11-18T15:00:00Z",
+                    "initiated_by": "seller",
+                    "last_updated_at": "2026-11-18T15:00:00Z",
+                }
+            )
+    write_extract(settings.landing_dir, D, "orders", orders)
+    write_extract(settings.landing_dir, D, "cancellations", cancellations)
+    load_day(settings, D)
+    return replace(settings, reference_dir=reference)
+
+
+def test_marketplace_override_wins_over_the_default(two_marketplaces):
+    build(two_marketplaces, D)
+    con = duckdb.connect(str(two_marketplaces.warehouse), read_only=True)
+    rows = dict(
+        (r[0], r[1:])
+        for r in con.execute(
+            "select seller_id, target, status from marts.seller_metrics "
+            "where metric = 'cancellation_rate'"
+        ).fetchall()
+    )
+    con.close()
+    # 3 of 10 against 2.5 %: P(X >= 3 | Bin(10, 0.025)) = 0.0016 -> credible, 30 % >= 5 %: poor.
+    assert rows["US1"] == (0.025, "poor")
+    # Against the UK's 20 %: P(X >= 3 | Bin(10, 0.2)) = 0.32 -> not credible: good.
+    assert rows["UK1"] == (0.2, "good")
+
+
+def test_a_broken_targets_file_fails_the_build(two_marketplaces):
+    path = two_marketplaces.reference_dir / "metric_targets.csv"
+    path.write_text(path.read_text() + "*,perfect_order_rate,0.95,ABOVE,0.9,2,0.05\n")
+    with pytest.raises(CxnError, match=r"metric_targets.csv: metric perfect_order_rate"):
+        build(two_marketplaces, D)
