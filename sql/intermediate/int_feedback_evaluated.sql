@@ -7,7 +7,7 @@ with feedback as (
 ),
 
 orders as (
-    select * from staging.stg_orders
+    select * from intermediate.int_orders_evaluated
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- First-contact resolution: a thread resolved by its first message has exactly one
 -- message (every message counts, no_response_needed ones too).
 with messages as (
-    select * from staging.stg_messages
+    select * from intermediate.int_messages_evaluated
 ),
 
 final as (
