@@ -128,8 +128,10 @@ def test_send_over_smtp_once_per_seller_and_week(week_built):
         "ops@example.com",
     ]
     assert s1["Subject"].startswith("Customer Experience newsletter 2026-W47 – Acme")
-    # 1 defect in 2 orders is 50 %, but one bad event is no evidence: low volume, healthy.
-    assert s1["Subject"].endswith("account healthy")
+    # The ODR (1 defect in 2 orders) is low volume, but neither MFN order was ever
+    # ship-confirmed: both are late, so 0 of 2 orders are perfect, and
+    # P(X <= 0 | Bin(2, 0.95)) = 0.0025 < 0.05 makes that a credible miss: critical.
+    assert s1["Subject"].endswith("account critical")
     assert s1.get_body(("plain",)) is not None and s1.get_body(("html",)) is not None
     assert "50.00%" in pdf_text(pdf_attachment(s1))
     with open_warehouse(week_built.warehouse, read_only=True) as con:
