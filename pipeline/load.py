@@ -45,7 +45,7 @@ from pipeline.schema import (
     Dataset,
 )
 from pipeline.settings import Settings
-from pipeline.warehouse import first_row, open_warehouse, transaction
+from pipeline.warehouse import first_row, mark_superseded, open_warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -540,6 +540,13 @@ def _load(
 
     with transaction(con):
         for name in DATASET_ORDER:
+            # The records this day touches, before and after: their version chains change.
+            key = DATASETS[name].key[0]
+            con.execute(
+                f"create or replace temp table _touched_{name} as "
+                f"select distinct {key} from raw.{name} where _load_date = ?",
+                [load_date],
+            )
             con.execute(f"delete from raw.{name} where _load_date = ?", [load_date])
         con.execute("delete from ops.rejected_rows where load_date = ?", [load_date])
         con.execute("delete from ops.load_log where load_date = ?", [load_date])
@@ -550,6 +557,11 @@ def _load(
                 f"select {cols}, ?, ?, _line from {s.table} "
                 "where _reason is null and not _is_copy order by _line",
                 [load_date, s.rel],
+            )
+            key = s.dataset.key[0]
+            con.execute(
+                f"insert into _touched_{s.dataset.name} select distinct {key} from {s.table} "
+                "where _reason is null and not _is_copy"
             )
             con.execute(
                 "insert into ops.rejected_rows "
@@ -571,6 +583,8 @@ def _load(
                     s.rejected,
                 ],
             )
+        for name in DATASET_ORDER:
+            mark_superseded(con, name, DATASETS[name].key[0], f"_touched_{name}")
         if not staged:
             con.execute(
                 "insert into ops.load_log (load_date, dataset, status, loaded_at) "

@@ -25,6 +25,10 @@ RAW_LINEAGE = (
     ("_load_date", "DATE NOT NULL"),  # the dt= folder the version came from
     ("_source_file", "VARCHAR NOT NULL"),  # path relative to the landing zone
     ("_line", "INTEGER NOT NULL"),  # 1-based record position after the header
+    # The load date from which a higher-ranked version of the same record is known, so
+    # this one is no longer in effect (NULL: still in effect). Maintained by the loader;
+    # a version is the one in effect at D iff _load_date <= D < _superseded_on.
+    ("_superseded_on", "DATE"),
 )
 
 OPS_DDL = """
@@ -94,7 +98,48 @@ def init(con: duckdb.DuckDBPyConnection) -> None:
         cols = [f"{c.name} {c.sql_type}" for c in ds.columns]
         cols += [f"{name} {ddl}" for name, ddl in RAW_LINEAGE]
         con.execute(f"create table if not exists raw.{ds.name} ({', '.join(cols)})")
+        has_superseded = scalar(
+            con,
+            "select count(*) from duckdb_columns() where schema_name = 'raw' "
+            "and table_name = ? and column_name = '_superseded_on'",
+            [ds.name],
+        )
+        if not has_superseded:  # a warehouse from before the column existed
+            con.execute(f"alter table raw.{ds.name} add column _superseded_on date")
+            mark_superseded(con, ds.name, ds.key[0], None)
     con.execute(OPS_DDL)
+
+
+def mark_superseded(
+    con: duckdb.DuckDBPyConnection, dataset: str, key: str, keys_table: str | None
+) -> None:
+    """Recompute `_superseded_on` for the versions of the given keys (None: all keys).
+
+    Versions rank by (last_updated_at, _load_date, _line); a version stops being in
+    effect on the earliest load date of any version ranked above it (SPEC 3.1).
+    """
+    where = f"where {key} in (select {key} from {keys_table})" if keys_table else ""
+    con.execute(
+        f"""
+        update raw.{dataset} as target
+        set _superseded_on = ranked.superseded_on
+        from (
+            select
+                {key}, _load_date, _line,
+                min(_load_date) over (
+                    partition by {key}
+                    order by last_updated_at desc, _load_date desc, _line desc
+                    rows between unbounded preceding and 1 preceding
+                ) as superseded_on,
+            from raw.{dataset}
+            {where}
+        ) as ranked
+        where target.{key} = ranked.{key}
+          and target._load_date = ranked._load_date
+          and target._line = ranked._line
+          and target._superseded_on is distinct from ranked.superseded_on
+        """
+    )
 
 
 @contextmanager
