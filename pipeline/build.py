@@ -5,7 +5,9 @@ finds the tables a model references (`staging.stg_orders`, written in full), ord
 models by those references, and materialises each one as its header says:
 
     -- materialized: view          create or replace view (staging's default)
-    -- materialized: table         create or replace table (intermediate's default)
+    -- materialized: table         a temp table that lives for the build only
+                                   (intermediate's default: build-internal, never
+                                   written to the warehouse file)
     -- materialized: as_of         a partition per as-of date: delete D, insert D (marts)
     -- materialized: latest_as_of  keep only the most recent as-of date built
 
@@ -226,13 +228,25 @@ class BuildResult:
     seconds: float
 
 
-def _materialize(con: duckdb.DuckDBPyConnection, model: Model, as_of: date) -> None:
-    sql, fqn = model.sql, model.fqn
+def _rewrite_temp_refs(sql: str, temp_models: set[str]) -> str:
+    """Point references to build-internal models at their temp tables."""
+    return _REF.sub(
+        lambda m: (
+            f"temp.{m.group(2)}" if f"{m.group(1)}.{m.group(2)}" in temp_models else m.group(0)
+        ),
+        sql,
+    )
+
+
+def _materialize(
+    con: duckdb.DuckDBPyConnection, model: Model, as_of: date, temp_models: set[str]
+) -> None:
+    sql, fqn = _rewrite_temp_refs(model.sql, temp_models), model.fqn
     if model.materialized == "view":
         con.execute(f"create or replace view {fqn} as\n{sql}")
         return
     if model.materialized == "table":
-        con.execute(f"create or replace table {fqn} as\n{sql}")
+        con.execute(f"create or replace temp table {model.name} as\n{sql}")
         return
     exists = bool(
         scalar(
@@ -261,6 +275,17 @@ def _materialize(con: duckdb.DuckDBPyConnection, model: Model, as_of: date) -> N
             con.execute(f"delete from {fqn}")
             con.execute(f"insert into {fqn} select * from _new")
     con.execute("drop table _new")
+
+
+def _persisted_leftovers(
+    con: duckdb.DuckDBPyConnection, temp_models: set[str]
+) -> list[tuple[str, str]]:
+    """Tables an older version persisted for what are now build-internal models."""
+    rows = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = current_database() and not temporary"
+    ).fetchall()
+    return [(s, t) for s, t in rows if f"{s}.{t}" in temp_models]
 
 
 def run_tests(con: duckdb.DuckDBPyConnection, tests: list[Path]) -> None:
@@ -296,10 +321,13 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
         try:
             with transaction(con):
                 load_reference(con, settings)
+                temp_models = {m.fqn for m in models if m.materialized == "table"}
+                for schema_name, table in _persisted_leftovers(con, temp_models):
+                    con.execute(f"drop table {schema_name}.{table}")
                 for model in models:
                     t0 = time.perf_counter()
                     try:
-                        _materialize(con, model, as_of)
+                        _materialize(con, model, as_of, temp_models)
                     except duckdb.Error as exc:
                         raise BuildError(
                             f"model {model.fqn} ({model.path.name}): {str(exc).splitlines()[0]}"

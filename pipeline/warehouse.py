@@ -87,6 +87,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     # Timestamps are stored as UTC TIMESTAMP; casting timestamptz input must not depend
     # on the machine's time zone.
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     return con
 
 
