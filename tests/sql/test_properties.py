@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.build import build, register_macros
 from pipeline.load import load_day
+from pipeline.schema import CANCEL_INITIATORS, CLAIM_STATUSES
 from pipeline.settings import Settings
 from tests.extracts import (
     cancellation,
@@ -89,21 +90,8 @@ event = st.fixed_dictionaries(
         "feedback": st.one_of(
             st.none(), st.tuples(st.integers(1, 5), st.booleans(), st.integers(0, 30))
         ),
-        "claim": st.one_of(
-            st.none(),
-            st.sampled_from(
-                [
-                    "open",
-                    "granted",
-                    "seller_refunded",
-                    "cancelled",
-                    "denied",
-                    "withdrawn",
-                    "marketplace_funded",
-                ]
-            ),
-        ),
-        "cancel": st.one_of(st.none(), st.sampled_from(["seller", "buyer", "marketplace"])),
+        "claim": st.one_of(st.none(), st.sampled_from(CLAIM_STATUSES)),
+        "cancel": st.one_of(st.none(), st.sampled_from(CANCEL_INITIATORS)),
         "ship": st.one_of(st.none(), st.tuples(st.integers(0, 6), st.booleans(), st.booleans())),
         "refund": st.booleans(),
         "message": st.one_of(st.none(), st.tuples(st.integers(0, 60), st.booleans())),
