@@ -17,6 +17,7 @@ import hashlib
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -147,6 +148,63 @@ def build_message(
     return msg
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try one seller's message, and when to stop trying the server at all.
+
+    Transient failures (connection refused or dropped, time-outs, 4xx replies) are retried
+    up to `attempts` times with exponential backoff; permanent ones (5xx replies, a seller
+    without an address) are recorded at once. After `breaker` sellers in a row failed to
+    reach the server at all, the rest are recorded as not attempted instead of each
+    retrying against a server that is down.
+    """
+
+    attempts: int = 3
+    backoff_seconds: float = 2.0
+    breaker: int = 3
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying: the connection, or a 4xx reply."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, smtplib.SMTPServerDisconnected | OSError)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The server could not be reached at all (as opposed to answering with an error)."""
+    return isinstance(exc, smtplib.SMTPServerDisconnected | OSError) and not isinstance(
+        exc, smtplib.SMTPResponseException
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def send_with_retry(
+    transport: Transport,
+    message: EmailMessage,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, BaseException | None]:
+    """Send one message; returns (attempts made, the last error or None when sent)."""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            transport.send(message)
+            return attempt, None
+        except (smtplib.SMTPException, OSError) as exc:
+            if not is_transient(exc) or attempt == policy.attempts:
+                return attempt, exc
+            delay = policy.backoff_seconds * 2 ** (attempt - 1)
+            log.info("transient send failure (%s); retrying in %.1fs", _describe(exc), delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class SendResult:
     week: IsoWeek
@@ -163,12 +221,19 @@ def send_week(
     force: bool = False,
     transport: Transport | None = None,
     progress: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SendResult:
     """Send the week's rendered newsletters; skip what was already sent unless `force`.
 
-    Side effects: one email per seller (SMTP or .eml), one upserted row per attempt in
-    `ops.newsletter_outbox`. Idempotent without `force`: a rerun sends nothing new.
+    Side effects: one email per seller (SMTP or .eml) and its row in
+    `ops.newsletter_outbox`, written right after the seller's last attempt (`attempts`
+    counts every try, across runs). Idempotent without `force`: a rerun sends nothing
+    new, and retries only what failed.
     """
+    policy = policy or RetryPolicy()
+    unreachable_in_a_row = 0
+    breaker_error = ""
     entries = read_manifest(settings, week)
     if sellers:
         wanted = set(sellers)
@@ -195,19 +260,35 @@ def send_week(
                 if previous and previous[0] == "sent" and not force:
                     result.skipped.append(seller_id)
                     continue
-                attempts = (previous[1] if previous else 0) + 1
+                attempts = previous[1] if previous else 0
                 pdf_path = folder / entry["pdf"]
                 error: str | None = None
                 message_id = None
-                try:
-                    if not entry["recipients"]:
-                        raise CxnError(f"seller {seller_id} has no email address")
-                    pdf = pdf_path.read_bytes()
-                    message = build_message(settings, entry, week, pdf, attempts)
+                if unreachable_in_a_row >= policy.breaker:
+                    error = f"not attempted: the SMTP server was unreachable ({breaker_error})"
+                elif not entry["recipients"]:
+                    attempts += 1
+                    error = f"seller {seller_id} has no email address"
+                else:
+                    try:
+                        pdf = pdf_path.read_bytes()
+                    except OSError as exc:
+                        raise CxnError(
+                            f"{pdf_path}: rendered newsletter missing; "
+                            f"run `cxn render --week {week}` again"
+                        ) from exc
+                    message = build_message(settings, entry, week, pdf, attempts + 1)
                     message_id = message["Message-ID"]
-                    transport.send(message)
-                except (smtplib.SMTPException, OSError, CxnError) as exc:
-                    error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    tries, failure = send_with_retry(transport, message, policy, sleep)
+                    attempts += tries
+                    if failure is not None:
+                        error = _describe(failure)
+                        unreachable_in_a_row = (
+                            unreachable_in_a_row + 1 if _unreachable(failure) else 0
+                        )
+                        breaker_error = error
+                    else:
+                        unreachable_in_a_row = 0
                 con.execute(
                     "insert or replace into ops.newsletter_outbox values "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -37,9 +37,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class FlakyInbox(Inbox):
+    """Fails the first `fail_data` DATA commands with `reply` (or by dropping the
+    connection when `reply` is None), and refuses recipients in `refuse` with a 550."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        fail_data: int = 0,
+        reply: str | None = "451 4.3.0 Busy",
+        refuse: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(host, port)
+        self.fail_data = fail_data
+        self.reply = reply
+        self.refuse = refuse
+        self.data_commands = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
+        if self.fail_data > 0:
+            self.fail_data -= 1
+            if self.reply is None:
+                server.transport.close()  # drop the connection mid-conversation
+                return "421 closing"
+            return self.reply
+        return await super().handle_DATA(server, session, envelope)
+
+
 @contextmanager
-def smtp_server() -> Iterator[Inbox]:
-    inbox = Inbox("127.0.0.1", free_port())
+def smtp_server(inbox: Inbox | None = None) -> Iterator[Inbox]:
+    inbox = inbox or Inbox("127.0.0.1", free_port())
     controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
     controller.start()
     try:

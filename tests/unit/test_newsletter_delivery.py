@@ -10,14 +10,14 @@ import pytest
 from pypdf import PdfReader
 
 from pipeline.build import build
-from pipeline.deliver import send_week, smtp_url_from_connection
+from pipeline.deliver import RetryPolicy, send_week, smtp_url_from_connection
 from pipeline.errors import NotBuiltError
 from pipeline.load import load_day
 from pipeline.newsletter import TemplatesOnlyFetcher, render_pdf, render_week
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import order, seller, write_extract
-from tests.smtp import pdf_attachment, smtp_server
+from tests.smtp import FlakyInbox, free_port, pdf_attachment, smtp_server
 
 WEEK = IsoWeek.parse("2026-W47")  # Monday 2026-11-16 .. Sunday 2026-11-22
 SUNDAY = date(2026, 11, 22)
@@ -144,14 +144,76 @@ def test_send_over_smtp_once_per_seller_and_week(week_built):
     ]
 
 
-def test_send_failure_is_recorded_and_does_not_stop_others(week_built):
+def _outbox(settings):
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        return {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select seller_id, status, attempts, error from ops.newsletter_outbox"
+            ).fetchall()
+        }
+
+
+FAST = RetryPolicy(attempts=3, backoff_seconds=0.01, breaker=3)
+
+
+def test_a_down_server_trips_the_breaker_instead_of_a_retry_storm(week_built):
     render_week(week_built, WEEK)
-    settings = replace(week_built, smtp_url="smtp://127.0.0.1:9")  # nothing listens
-    result = send_week(settings, WEEK)
+    settings = replace(week_built, smtp_url=f"smtp://127.0.0.1:{free_port()}")  # nobody
+    delays: list[float] = []
+    policy = RetryPolicy(attempts=3, backoff_seconds=1.0, breaker=1)
+    result = send_week(settings, WEEK, policy=policy, sleep=delays.append)
     assert sorted(result.failed) == ["S1", "S2"]
-    with open_warehouse(week_built.warehouse, read_only=True) as con:
-        statuses = con.execute("select distinct status from ops.newsletter_outbox").fetchall()
-    assert statuses == [("failed",)]
+    assert delays == [1.0, 2.0]  # exponential backoff, for the first seller only
+    outbox = _outbox(settings)
+    assert outbox["S1"][:2] == ("failed", 3)
+    assert outbox["S1"][2].startswith("ConnectionRefusedError")
+    assert outbox["S2"][:2] == ("failed", 0)
+    assert outbox["S2"][2].startswith("not attempted: the SMTP server was unreachable")
+    # The next run retries what failed, and only that.
+    with smtp_server() as inbox:
+        again = send_week(replace(week_built, smtp_url=inbox.url), WEEK, policy=FAST)
+    assert sorted(again.sent) == ["S1", "S2"] and len(inbox.messages) == 2
+    assert _outbox(week_built)["S1"][:2] == ("sent", 4)
+
+
+def test_a_4xx_reply_is_retried_with_backoff(week_built):
+    render_week(week_built, WEEK)
+    with smtp_server(FlakyInbox("127.0.0.1", free_port(), fail_data=2)) as inbox:
+        delays: list[float] = []
+        result = send_week(
+            replace(week_built, smtp_url=inbox.url), WEEK, policy=FAST, sleep=delays.append
+        )
+    assert sorted(result.sent) == ["S1", "S2"]
+    assert delays == [0.01, 0.02]  # S1 failed twice with 451, then went through
+    assert _outbox(week_built)["S1"][:2] == ("sent", 3)
+    assert _outbox(week_built)["S2"][:2] == ("sent", 1)
+    # Retries reuse the message: the same Message-ID, so a client can deduplicate.
+    assert len({m["Message-ID"] for m in inbox.messages}) == 2
+
+
+def test_a_dropped_connection_is_retried_on_a_new_one(week_built):
+    render_week(week_built, WEEK)
+    with smtp_server(FlakyInbox("127.0.0.1", free_port(), fail_data=1, reply=None)) as inbox:
+        result = send_week(replace(week_built, smtp_url=inbox.url), WEEK, policy=FAST)
+    assert sorted(result.sent) == ["S1", "S2"]
+    assert _outbox(week_built)["S1"][:2] == ("sent", 2)
+
+
+def test_a_5xx_is_permanent_and_does_not_stop_the_others(week_built):
+    render_week(week_built, WEEK)
+    refuse = ("s2@example.com",)
+    with smtp_server(FlakyInbox("127.0.0.1", free_port(), refuse=refuse)) as inbox:
+        delays: list[float] = []
+        result = send_week(
+            replace(week_built, smtp_url=inbox.url), WEEK, policy=FAST, sleep=delays.append
+        )
+    assert result.sent == ["S1"] and list(result.failed) == ["S2"]
+    assert delays == []  # no retry of a permanent failure
+    status, attempts, error = _outbox(week_built)["S2"]
+    assert (status, attempts) == ("failed", 1)
+    assert "550" in error
+    assert len(inbox.messages) == 1
 
 
 def test_eml_outbox_is_the_default(week_built):
