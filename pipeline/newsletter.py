@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import jinja2
 
+from pipeline.charts import Point, trend_svg
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.settings import TEMPLATES_DIR, Settings
 from pipeline.warehouse import first_row, open_warehouse, scalar
@@ -115,11 +116,14 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
 
 def _metric_cell(row: dict[str, Any]) -> dict[str, Any]:
     status = row["status"]
+    # Numerators are DOUBLE in the mart (avg_response_hours holds hours); counts are whole.
+    numerator = int(row["numerator"]) if row["numerator"] is not None else 0
+    denominator = int(row["denominator"]) if row["denominator"] is not None else 0
     return {
         "rate": pct(row["rate"]),
-        "numerator": row["numerator"],
-        "denominator": row["denominator"],
-        "counts": f"{row['numerator']:,} of {row['denominator']:,}",
+        "numerator": numerator,
+        "denominator": denominator,
+        "counts": f"{numerator:,} of {denominator:,}",
         "target": fmt_target(row["target"], row["target_condition"]),
         "status": status,
         "status_label": STATUS_LABELS[status],
@@ -128,6 +132,54 @@ def _metric_cell(row: dict[str, Any]) -> dict[str, Any]:
         "window": fmt_window(row["window_start"], row["window_end"]),
         "window_days": row["window_days"],
     }
+
+
+# The headline metrics with a trend chart: (metric, channel, window, title).
+TREND_METRICS = (
+    ("order_defect_rate", "all", 60, "Order defect rate"),
+    ("cancellation_rate", "MFN", 7, "Pre-fulfilment cancellation rate"),
+    ("late_shipment_rate", "MFN", 30, "Late shipment rate"),
+    ("valid_tracking_rate", "MFN", 30, "Valid tracking rate"),
+    ("on_time_delivery_rate", "MFN", 14, "On-time delivery rate"),
+    ("contact_response_rate", "all", 30, "Buyer messages answered within 24 h"),
+    ("perfect_order_rate", "all", 90, "Perfect order percentage"),
+)
+TREND_WEEKS = 13
+
+
+def trend_charts(
+    con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
+) -> list[dict[str, Any]]:
+    """One chart per headline metric over the 13 weeks ending with `week` (as-of Sundays)."""
+    weeks = [week.minus(k) for k in range(TREND_WEEKS - 1, -1, -1)]
+    rows = con.execute(
+        "select metric, as_of_date, rate, target, target_condition from marts.seller_metrics "
+        "where seller_id = ? and as_of_date between ? and ? and is_headline "
+        "and (metric, channel, window_days) in ("
+        + ", ".join("(?, ?, ?)" for _ in TREND_METRICS)
+        + ")",
+        [seller_id, weeks[0].as_of, week.as_of]
+        + [v for m, ch, w, _ in TREND_METRICS for v in (m, ch, w)],
+    ).fetchall()
+    by_metric: dict[str, dict[date, float | None]] = {}
+    targets: dict[str, tuple[float | None, str | None]] = {}
+    for metric, as_of, rate, target, condition in rows:
+        by_metric.setdefault(metric, {})[as_of] = rate
+        targets[metric] = (target, condition)
+    charts = []
+    for metric, _, _, title in TREND_METRICS:
+        series = by_metric.get(metric, {})
+        points = [Point(f"W{w.week:02d}", series.get(w.as_of)) for w in weeks]
+        target, condition = targets.get(metric, (None, None))
+        charts.append(
+            {
+                "metric": metric,
+                "title": title,
+                "svg": trend_svg(points, target, condition, title),
+                "weeks_with_data": sum(p.value is not None for p in points),
+            }
+        )
+    return charts
 
 
 def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek) -> dict[str, Any]:
@@ -204,6 +256,8 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         "account_status_label": ACCOUNT_LABELS[status],
         "seller_rating": "–" if sc["seller_rating"] is None else f"{sc['seller_rating']:.0f}",
         "channels": CHANNEL_LABELS,
+        "trends": trend_charts(con, seller_id, week),
+        "trend_weeks": TREND_WEEKS,
         "odr": {
             "headline": headline,
             "rows": odr_rows,

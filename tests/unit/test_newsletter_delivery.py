@@ -85,6 +85,8 @@ def test_newsletter_shows_one_sellers_data_escaped(week_built):
     assert "<script>" not in html
     assert "ACME-SKU-9" in html
     assert "ZEBRA" not in html and "Zebra" not in html
+    # One 13-week trend chart per headline metric, drawn as vector SVG.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
     text = pdf_text((result.folder / "S1.pdf").read_bytes())
     assert "50.00%" in text
     assert "<script>alert(1)</script>" in text  # shown as text

@@ -1,0 +1,32 @@
+"""Trend charts: vector SVG, gaps for missing weeks, the target drawn."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.charts import Point, trend_svg
+
+
+def test_chart_draws_runs_markers_and_target():
+    points = [Point("W01", 0.01), Point("W02", 0.02), Point("W03", None), Point("W04", 0.03)]
+    svg = str(trend_svg(points, target=0.01, condition="LESS_THAN", title="ODR"))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    # A missing week breaks the line: two runs, three markers.
+    assert len(re.findall(r"<polyline ", svg)) == 2
+    assert len(re.findall(r"<circle ", svg)) == 3
+    assert 'stroke-dasharray="4 3"' in svg  # the target line
+    assert ">W01<" in svg and ">W04<" in svg
+
+
+def test_higher_is_better_hatches_below_the_target():
+    svg = str(trend_svg([Point("W01", 0.97), Point("W02", 0.99)], 0.95, "GREATER_THAN"))
+    rect = re.search(r'<rect x="\d+" y="([\d.]+)" width="\d+" height="([\d.]+)"', svg)
+    assert rect is not None
+    top = float(rect.group(1))
+    target_y = float(re.search(r'y1="([\d.]+)"[^>]*stroke-dasharray', svg).group(1))
+    assert top == target_y  # the hatched band starts at the target and goes down
+
+
+def test_labels_are_escaped():
+    svg = str(trend_svg([Point("<b>", 0.5)], title='"><script>'))
+    assert "<script>" not in svg and "<b>" not in svg
