@@ -86,6 +86,7 @@ class TemplatesOnlyFetcher:
     def __init__(self, root: Path = TEMPLATES_DIR) -> None:
         self.root = root.resolve()
         self.refused: list[str] = []
+        self.fetched: list[str] = []
         from weasyprint.urls import URLFetcher
 
         self._inner = URLFetcher(allowed_protocols={"file"})
@@ -99,6 +100,7 @@ class TemplatesOnlyFetcher:
         if parts.scheme == "file":
             path = Path(unquote(parts.path)).resolve()
             if path.is_relative_to(self.root) and path.is_file():
+                self.fetched.append(url)
                 return self._inner.fetch(url, headers)
         self.refused.append(url)
         raise ValueError(f"refused to fetch {url!r}: only files inside the templates folder")
@@ -243,6 +245,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
     ]
     status = sc["account_status"]
     return {
+        "page_size": "A4",
         "seller": {
             "id": sc["seller_id"],
             "name": sc["seller_name"],
@@ -413,6 +416,7 @@ def _render_batch(
     with open_warehouse(settings.warehouse, read_only=True) as con:
         for i, seller_id in enumerate(seller_ids, 1):
             context = seller_context(con, seller_id, week)
+            context["page_size"] = settings.paper_size
             html = render_html(context, env)
             pdf = render_pdf(html)
             html_path = folder / f"{seller_id}.html"

@@ -33,6 +33,15 @@ def _env_float(name: str, default: float) -> float:
         raise CxnError(f"{name}={raw!r} is not a number") from None
 
 
+def _paper_size(value: str) -> str:
+    sizes = {"a4": "A4", "letter": "Letter"}
+    if value.lower() not in sizes:
+        from pipeline.errors import CxnError
+
+        raise CxnError(f"CXN_PAPER_SIZE={value!r}: use A4 or Letter")
+    return sizes[value.lower()]
+
+
 def mask_url(url: str | None) -> str | None:
     """The URL with any password replaced by ***, for logs and error messages."""
     if not url:
@@ -53,6 +62,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Seller Performance <seller-performance@marketplace.example>"
     reference_dir: Path = REFERENCE_DIR
+    paper_size: str = "A4"  # or "Letter"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -65,6 +75,7 @@ class Settings:
             smtp_url=os.environ.get("CXN_SMTP_URL") or None,
             mail_from=os.environ.get("CXN_MAIL_FROM") or cls.mail_from,
             reference_dir=_env_path("CXN_REFERENCE_DIR", str(REFERENCE_DIR)),
+            paper_size=_paper_size(os.environ.get("CXN_PAPER_SIZE") or "A4"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if given:

@@ -242,3 +242,21 @@ def test_a_process_pool_renders_the_same_files(week_built):
     assert [(r.seller_id, r.pdf_sha256) for r in pooled.newsletters] == [
         (r.seller_id, r.pdf_sha256) for r in single.newsletters
     ]
+
+
+def test_pdf_uses_the_vendored_font_and_the_paper_size(week_built):
+    from pipeline.newsletter import render_html, seller_context, template_env
+
+    with open_warehouse(week_built.warehouse, read_only=True) as con:
+        context = seller_context(con, "S2", WEEK)
+    fetcher = TemplatesOnlyFetcher()
+    pdf = render_pdf(render_html(context, template_env()), fetcher)
+    assert any(url.endswith("/fonts/DejaVuSans.ttf") for url in fetcher.fetched)
+    assert any(url.endswith("/fonts/DejaVuSans-Bold.ttf") for url in fetcher.fetched)
+    assert fetcher.refused == []
+    width = float(PdfReader(io.BytesIO(pdf)).pages[0].mediabox.width)
+    assert round(width) == 595  # A4: 210 mm
+
+    letter = render_week(replace(week_built, paper_size="Letter"), WEEK, ["S2"], workers=1)
+    page = PdfReader(letter.newsletters[0].pdf_path).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
