@@ -36,8 +36,13 @@ def trend_svg(
     target: float | None = None,
     condition: str | None = None,
     title: str = "",
+    chart_id: str = "chart",
 ) -> Markup:
-    """An SVG line chart of `points` (fractions, drawn as percent) with the target."""
+    """An SVG line chart of `points` (fractions, drawn as percent) with the target.
+
+    `chart_id` keeps the ids inside the SVG unique when several charts share a page.
+    """
+    pattern = f"miss-{escape(chart_id)}"
     values = [p.value * 100 for p in points if p.value is not None]
     target_pct = target * 100 if target is not None else None
     if condition == "GREATER_THAN" and target_pct is not None:
@@ -61,7 +66,7 @@ def trend_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" class="trend" role="img" '
         f'aria-label="{escape(title)}">',
-        '<defs><pattern id="miss" width="4" height="4" patternUnits="userSpaceOnUse" '
+        f'<defs><pattern id="{pattern}" width="4" height="4" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="4" '
         'stroke="#bbb" stroke-width="1"/></pattern></defs>',
     ]
@@ -70,7 +75,8 @@ def trend_svg(
         miss_top, miss_bottom = (TOP, ty) if condition != "GREATER_THAN" else (ty, TOP + plot_h)
         parts.append(
             f'<rect x="{LEFT}" y="{miss_top:.1f}" width="{plot_w}" '
-            f'height="{max(0.0, miss_bottom - miss_top):.1f}" fill="url(#miss)" opacity="0.6"/>'
+            f'height="{max(0.0, miss_bottom - miss_top):.1f}" fill="url(#{pattern})" '
+            'opacity="0.6"/>'
         )
     # Axes and y labels.
     parts.append(

@@ -177,7 +177,7 @@ def trend_charts(
             {
                 "metric": metric,
                 "title": title,
-                "svg": trend_svg(points, target, condition, title),
+                "svg": trend_svg(points, target, condition, title, chart_id=metric),
                 "weeks_with_data": sum(p.value is not None for p in points),
             }
         )
