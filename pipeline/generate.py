@@ -59,7 +59,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.errors import CxnError
-from pipeline.schema import DATASET_ORDER, DATASETS
+from pipeline.schema import CLAIM_STATUSES, DATASET_ORDER, DATASETS, ORDER_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -272,16 +272,9 @@ _NOTICE_SUBJECTS = {
 _NEG_RATINGS, _NEG_P = np.array([1, 2]), np.array([0.6, 0.4])
 _OTHER_RATINGS, _OTHER_P = np.array([3, 4, 5]), np.array([0.1, 0.25, 0.65])
 # Final claim statuses (open -> one of these) and their shares.
-_CLAIM_FINAL = (
-    "granted",
-    "seller_refunded",
-    "cancelled",
-    "denied",
-    "withdrawn",
-    "marketplace_funded",
-)
+_CLAIM_FINAL = tuple(s for s in CLAIM_STATUSES if s != "open")
 _CLAIM_FINAL_P = (0.28, 0.25, 0.06, 0.15, 0.16, 0.10)
-_ORDER_STATUS = ("pending", "unshipped", "shipped", "delivered", "cancelled")
+_ORDER_STATUS = ORDER_STATUSES
 _INITIATORS = ("buyer", "seller", "marketplace")
 # Purchase hour of day, local time: quiet nights, busy evenings.
 # fmt: off

@@ -26,6 +26,18 @@ def write_extract(landing: Path, day: date | str, dataset: str, rows: list[dict[
     return path
 
 
+def empty_extracts() -> dict[str, list[dict[str, Any]]]:
+    """One empty list of rows per dataset, to fill and pass to `write_day`."""
+    return {name: [] for name in DATASETS}
+
+
+def write_day(landing: Path, day: date | str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Write every dataset that has rows into the day's folder."""
+    for dataset, dataset_rows in rows.items():
+        if dataset_rows:
+            write_extract(landing, day, dataset, dataset_rows)
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""

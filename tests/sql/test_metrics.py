@@ -28,6 +28,7 @@ from pipeline.build import build
 from pipeline.load import load_day
 from tests.extracts import (
     cancellation,
+    empty_extracts,
     feedback,
     message,
     notice,
@@ -35,6 +36,7 @@ from tests.extracts import (
     refund,
     seller,
     shipment,
+    write_day,
     write_extract,
 )
 
@@ -43,19 +45,7 @@ LATER = date(2026, 11, 24)
 
 
 def fixture_rows() -> dict[str, list[dict]]:
-    rows: dict[str, list[dict]] = {
-        k: []
-        for k in (
-            "sellers",
-            "orders",
-            "shipments",
-            "cancellations",
-            "refunds",
-            "feedback",
-            "messages",
-            "notices",
-        )
-    }
+    rows = empty_extracts()
     rows["sellers"] = [seller(f"S{n}") for n in range(1, 16)]
 
     # S1 cancellations: 10 MFN orders purchased 11-18; C1 cancelled by the seller, C2 by
@@ -307,8 +297,7 @@ def warehouse(tmp_path_factory):
     settings = Settings(
         landing_dir=root / "landing", warehouse=root / "w.duckdb", out_dir=root / "out"
     )
-    for dataset, rows in fixture_rows().items():
-        write_extract(settings.landing_dir, D, dataset, rows)
+    write_day(settings.landing_dir, D, fixture_rows())
     load_day(settings, D)
     build(settings, D)
     return settings

@@ -18,13 +18,14 @@ from pipeline.schema import CANCEL_INITIATORS, CLAIM_STATUSES
 from pipeline.settings import Settings
 from tests.extracts import (
     cancellation,
+    empty_extracts,
     feedback,
     message,
     order,
     refund,
     seller,
     shipment,
-    write_extract,
+    write_day,
 )
 
 RANK = {"good": 0, "fair": 1, "poor": 2}
@@ -101,19 +102,7 @@ marketplace = st.lists(st.lists(event, max_size=25), min_size=1, max_size=4)
 
 
 def _write(landing: Path, sellers: list[list[dict]]) -> None:
-    rows: dict[str, list[dict]] = {
-        k: []
-        for k in (
-            "sellers",
-            "orders",
-            "shipments",
-            "cancellations",
-            "refunds",
-            "feedback",
-            "claims",
-            "messages",
-        )
-    }
+    rows = empty_extracts()
     for s, orders in enumerate(sellers):
         sid = f"S{s}"
         rows["sellers"].append(seller(sid))
@@ -163,9 +152,7 @@ def _write(landing: Path, sellers: list[list[dict]]) -> None:
                 rows["messages"].append(
                     message(f"M{oid}", received, reply, seller_id=sid, order_id=oid)
                 )
-    for dataset, dataset_rows in rows.items():
-        if dataset_rows:
-            write_extract(landing, AS_OF, dataset, dataset_rows)
+    write_day(landing, AS_OF, rows)
 
 
 @settings(
