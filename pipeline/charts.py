@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 250, 110
-LEFT, RIGHT, TOP, BOTTOM = 34, 8, 8, 20
+WIDTH, HEIGHT = 200, 100
+LEFT, RIGHT, TOP, BOTTOM = 38, 10, 8, 22
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def trend_svg(
     )
     for v in (y_min, (y_min + y_max) / 2, y_max):
         parts.append(
-            f'<text x="{LEFT - 3}" y="{y(v) + 3:.1f}" font-size="7" text-anchor="end" '
+            f'<text x="{LEFT - 3}" y="{y(v) + 3.5:.1f}" font-size="9" text-anchor="end" '
             f'fill="#333">{v:g}%</text>'
         )
     if target_pct is not None:
@@ -118,7 +118,7 @@ def trend_svg(
     for i in sorted({0, len(points) // 2, len(points) - 1}):
         if 0 <= i < len(points):
             parts.append(
-                f'<text x="{x(i):.1f}" y="{HEIGHT - 6}" font-size="7" text-anchor="middle" '
+                f'<text x="{x(i):.1f}" y="{HEIGHT - 5}" font-size="9" text-anchor="middle" '
                 f'fill="#333">{escape(points[i].label)}</text>'
             )
     parts.append("</svg>")

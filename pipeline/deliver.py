@@ -118,9 +118,15 @@ def subject_for(entry: dict[str, Any], week: IsoWeek) -> str:
 
 
 def build_message(
-    settings: Settings, entry: dict[str, Any], week: IsoWeek, pdf: bytes, attempt: int
+    settings: Settings,
+    entry: dict[str, Any],
+    week: IsoWeek,
+    pdf: bytes,
+    attempt: int,
+    defects_csv: bytes | None = None,
 ) -> EmailMessage:
-    """The multipart message for one seller: text and HTML alternatives, PDF attached."""
+    """The multipart message for one seller: text and HTML alternatives, PDF attached,
+    and the full list of defective orders as CSV when there are any."""
     env = template_env()
     context = {
         **entry,
@@ -145,6 +151,13 @@ def build_message(
         subtype="pdf",
         filename=f"customer-experience-{week}-{entry['seller_id']}.pdf",
     )
+    if defects_csv is not None:
+        msg.add_attachment(
+            defects_csv,
+            maintype="text",
+            subtype="csv",
+            filename=f"defective-orders-{week}-{entry['seller_id']}.csv",
+        )
     return msg
 
 
@@ -270,14 +283,16 @@ def send_week(
                     attempts += 1
                     error = f"seller {seller_id} has no email address"
                 else:
+                    csv_name = entry.get("defective_orders_csv")
                     try:
                         pdf = pdf_path.read_bytes()
+                        defects_csv = (folder / csv_name).read_bytes() if csv_name else None
                     except OSError as exc:
                         raise CxnError(
-                            f"{pdf_path}: rendered newsletter missing; "
+                            f"{exc.filename}: rendered newsletter missing; "
                             f"run `cxn render --week {week}` again"
                         ) from exc
-                    message = build_message(settings, entry, week, pdf, attempts + 1)
+                    message = build_message(settings, entry, week, pdf, attempts + 1, defects_csv)
                     message_id = message["Message-ID"]
                     tries, failure = send_with_retry(transport, message, policy, sleep)
                     attempts += tries

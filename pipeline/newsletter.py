@@ -12,7 +12,9 @@ a product name like `<img src="file:///etc/passwd">` is shown as text and fetche
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
@@ -20,7 +22,6 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,7 +29,13 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import jinja2
 
-from pipeline.charts import Point, trend_svg
+from pipeline.context import (
+    ACCOUNT_LABELS,
+    defective_orders_csv_rows,
+    email_summary,
+    pct,
+    seller_context,
+)
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.settings import TEMPLATES_DIR, Settings
 from pipeline.warehouse import first_row, open_warehouse, scalar
@@ -36,41 +43,18 @@ from pipeline.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {"good": "Good", "fair": "Fair", "poor": "Poor", "none": "No data"}
-ACCOUNT_LABELS = {"healthy": "Healthy", "at_risk": "At risk", "critical": "Critical"}
-CHANNEL_LABELS = {
-    "all": "All orders",
-    "MFN": "Seller-fulfilled (MFN)",
-    "AFN": "Fulfilled by marketplace (AFN)",
-}
-ODR_WINDOW_LABELS = {30: "Short-term", 60: "Headline", 90: "Long-term"}
-
-
-# ---------------------------------------------------------------------------------------
-# Formatting: the only place numbers become text.
-
-
-def pct(rate: float | None, digits: int = 2) -> str:
-    """0.01234 -> '1.23%'; None -> '–'."""
-    if rate is None:
-        return "–"
-    return f"{rate * 100:.{digits}f}%"
-
-
-def fmt_date(d: date | None) -> str:
-    return d.isoformat() if d else "–"
-
-
-def fmt_window(start: date, end: date) -> str:
-    return f"{start:%d %b %Y} – {end:%d %b %Y}"
-
-
-def fmt_target(target: float | None, condition: str | None) -> str:
-    if target is None:
-        return "–"
-    sign = "<" if condition == "LESS_THAN" else "≥"
-    return f"{sign} {pct(target, 1 if target * 1000 % 10 else 0)}"
-
+__all__ = [
+    "ACCOUNT_LABELS",
+    "TemplatesOnlyFetcher",
+    "pct",
+    "read_manifest",
+    "render_html",
+    "render_pdf",
+    "render_week",
+    "seller_context",
+    "template_env",
+    "write_atomic",
+]
 
 # ---------------------------------------------------------------------------------------
 # The safe URL fetcher
@@ -107,178 +91,15 @@ class TemplatesOnlyFetcher:
 
 
 # ---------------------------------------------------------------------------------------
-# Context
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _metric_cell(row: dict[str, Any]) -> dict[str, Any]:
-    status = row["status"]
-    # Numerators are DOUBLE in the mart (avg_response_hours holds hours); counts are whole.
-    numerator = int(row["numerator"]) if row["numerator"] is not None else 0
-    denominator = int(row["denominator"]) if row["denominator"] is not None else 0
-    return {
-        "rate": pct(row["rate"]),
-        "numerator": numerator,
-        "denominator": denominator,
-        "counts": f"{numerator:,} of {denominator:,}",
-        "target": fmt_target(row["target"], row["target_condition"]),
-        "status": status,
-        "status_label": STATUS_LABELS[status],
-        "low_volume": bool(row["low_volume"]),
-        "spike": bool(row["spike"]),
-        "window": fmt_window(row["window_start"], row["window_end"]),
-        "window_days": row["window_days"],
-    }
-
-
-# The headline metrics with a trend chart: (metric, channel, window, title).
-TREND_METRICS = (
-    ("order_defect_rate", "all", 60, "Order defect rate"),
-    ("cancellation_rate", "MFN", 7, "Pre-fulfilment cancellation rate"),
-    ("late_shipment_rate", "MFN", 30, "Late shipment rate"),
-    ("valid_tracking_rate", "MFN", 30, "Valid tracking rate"),
-    ("on_time_delivery_rate", "MFN", 14, "On-time delivery rate"),
-    ("contact_response_rate", "all", 30, "Buyer messages answered within 24 h"),
-    ("perfect_order_rate", "all", 90, "Perfect order percentage"),
-)
-TREND_WEEKS = 13
-
-
-def trend_charts(
-    con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
-) -> list[dict[str, Any]]:
-    """One chart per headline metric over the 13 weeks ending with `week` (as-of Sundays)."""
-    weeks = [week.minus(k) for k in range(TREND_WEEKS - 1, -1, -1)]
-    rows = con.execute(
-        "select metric, as_of_date, rate, target, target_condition from marts.seller_metrics "
-        "where seller_id = ? and as_of_date between ? and ? and is_headline "
-        "and (metric, channel, window_days) in ("
-        + ", ".join("(?, ?, ?)" for _ in TREND_METRICS)
-        + ")",
-        [seller_id, weeks[0].as_of, week.as_of]
-        + [v for m, ch, w, _ in TREND_METRICS for v in (m, ch, w)],
-    ).fetchall()
-    by_metric: dict[str, dict[date, float | None]] = {}
-    targets: dict[str, tuple[float | None, str | None]] = {}
-    for metric, as_of, rate, target, condition in rows:
-        by_metric.setdefault(metric, {})[as_of] = rate
-        targets[metric] = (target, condition)
-    charts = []
-    for metric, _, _, title in TREND_METRICS:
-        series = by_metric.get(metric, {})
-        points = [Point(f"W{w.week:02d}", series.get(w.as_of)) for w in weeks]
-        target, condition = targets.get(metric, (None, None))
-        charts.append(
-            {
-                "metric": metric,
-                "title": title,
-                "svg": trend_svg(points, target, condition, title, chart_id=metric),
-                "weeks_with_data": sum(p.value is not None for p in points),
-            }
-        )
-    return charts
-
-
-def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek) -> dict[str, Any]:
-    """Everything one seller's newsletter shows, formatted, from that seller's rows only."""
-    as_of = week.as_of
-    card = _rows(
-        con,
-        "select * from marts.seller_scorecard where seller_id = ? and as_of_date = ?",
-        [seller_id, as_of],
-    )
-    if not card:
-        raise NotBuiltError(f"seller {seller_id} has no scorecard as of {as_of}")
-    sc = card[0]
-    metrics = _rows(
-        con,
-        "select * from marts.seller_metrics where seller_id = ? and as_of_date = ? "
-        "order by metric, window_days, channel",
-        [seller_id, as_of],
-    )
-    by_key = {(m["metric"], m["channel"], m["window_days"]): m for m in metrics}
-
-    odr_rows = []
-    for days, label in ODR_WINDOW_LABELS.items():
-        cells = {ch: _metric_cell(by_key[("order_defect_rate", ch, days)]) for ch in CHANNEL_LABELS}
-        odr_rows.append({"label": f"{label} ({days} days)", "headline": days == 60, "cells": cells})
-    headline = _metric_cell(by_key[("order_defect_rate", "all", 60)])
-    split = [
-        {"label": label, **_metric_cell(by_key[(metric, "all", 60)])}
-        for metric, label in (
-            ("negative_feedback_rate", "Negative feedback"),
-            ("claim_rate", "A-to-z Guarantee claims"),
-            ("chargeback_rate", "Service chargebacks"),
-        )
-    ]
-    defects = _rows(
-        con,
-        "select order_id, purchase_date, sku, product_line, fulfillment_channel, "
-        "is_negative_feedback, is_counting_claim, is_service_chargeback "
-        "from marts.defective_orders where seller_id = ? and as_of_date = ? "
-        "order by purchase_date desc, order_id limit 15",
-        [seller_id, as_of],
-    )
-    defective_orders = [
-        {
-            "order_id": d["order_id"],
-            "purchase_date": fmt_date(d["purchase_date"]),
-            "sku": d["sku"],
-            "product_line": d["product_line"],
-            "channel": d["fulfillment_channel"],
-            "defects": ", ".join(
-                name
-                for name, flag in (
-                    ("negative feedback", d["is_negative_feedback"]),
-                    ("A-to-z claim", d["is_counting_claim"]),
-                    ("chargeback", d["is_service_chargeback"]),
-                )
-                if flag
-            ),
-        }
-        for d in defects
-    ]
-    status = sc["account_status"]
-    return {
-        "page_size": "A4",
-        "seller": {
-            "id": sc["seller_id"],
-            "name": sc["seller_name"],
-            "marketplace": sc["marketplace"],
-        },
-        "week": str(week),
-        "week_start": fmt_date(week.monday),
-        "week_end": fmt_date(week.sunday),
-        "as_of": fmt_date(as_of),
-        "account_status": status,
-        "account_status_label": ACCOUNT_LABELS[status],
-        "seller_rating": "–" if sc["seller_rating"] is None else f"{sc['seller_rating']:.0f}",
-        "channels": CHANNEL_LABELS,
-        "trends": trend_charts(con, seller_id, week),
-        "trend_weeks": TREND_WEEKS,
-        "odr": {
-            "headline": headline,
-            "rows": odr_rows,
-            "split": split,
-            "defective_orders": defective_orders,
-            "defective_total": headline["numerator"],
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------------
 # Rendering
 
 
 def template_env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=jinja2.select_autoescape(["html", "j2", "xml"], default_for_string=True),
+        autoescape=jinja2.select_autoescape(
+            ["html", "html.j2", "xml"], default_for_string=True, default=False
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -312,6 +133,20 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+# A cell that starts with one of these is a formula to a spreadsheet (CSV injection):
+# buyer comments are shown as text, so such cells get a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    """UTF-8 CSV with a BOM (so spreadsheets read the accents), formulas neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(["'" + v if v.startswith(_FORMULA_START) else v for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -424,19 +259,30 @@ def _render_batch(
             write_atomic(html_path, html.encode("utf-8"))
             write_atomic(pdf_path, pdf)
             sha = hashlib.sha256(pdf).hexdigest()
+            csv_path: Path | None = None
+            if context["odr"]["defective_total"]:
+                # The document lists the first rows; the attachment has every one.
+                csv_path = folder / f"{seller_id}.defective-orders.csv"
+                write_atomic(
+                    csv_path, csv_bytes(defective_orders_csv_rows(con, seller_id, week.as_of))
+                )
+            else:
+                (folder / f"{seller_id}.defective-orders.csv").unlink(missing_ok=True)
             entry = {
                 "seller_id": seller_id,
                 "seller_name": context["seller"]["name"],
+                "marketplace": context["seller"]["marketplace"],
                 "recipients": latest_recipients(con, seller_id),
                 "account_status": context["account_status"],
                 "as_of_date": week.as_of.isoformat(),
                 "html": html_path.name,
                 "pdf": pdf_path.name,
                 "pdf_sha256": sha,
-                "summary": {
-                    "order_defect_rate": context["odr"]["headline"]["rate"],
-                    "order_defect_rate_status": context["odr"]["headline"]["status"],
-                },
+                "defective_orders_csv": csv_path.name if csv_path else None,
+                "defective_orders": context["odr"]["defective_total"],
+                "seller_rating": context["seller_rating"],
+                "feedback_rating": context["feedback_rating"],
+                "scorecard": email_summary(context),
             }
             out.append((Rendered(seller_id, html_path, pdf_path, sha), entry))
             if progress:

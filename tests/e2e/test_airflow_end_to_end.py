@@ -4,6 +4,7 @@ SMTP server on loopback, and the PDF read back out of the message the server rec
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -104,6 +105,15 @@ def test_daily_and_weekly_dags(airflow_db, tmp_path, monkeypatch):
         text = "\n".join(
             p.extract_text() for p in PdfReader(io.BytesIO(pdf_attachment(message))).pages
         )
-        assert f"Order defect rate {pct(odr[seller_id])}" in text
+        # The scorecard's first row: label, counts, window, then the rate.
+        flat = " ".join(text.split())
+        assert re.search(
+            rf"Order defect rate [\d,]+ of [\d,]+ orders .{{0,40}}? "
+            rf"{re.escape(pct(odr[seller_id]))}",
+            flat,
+        ), seller_id
+        assert f"Order defect rate {pct(odr[seller_id])}" in " ".join(
+            message.get_body(("plain",)).get_content().split()
+        )
         others = [name for sid, name in sellers.items() if sid != seller_id]
         assert not [name for name in others if name in text]
