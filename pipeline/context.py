@@ -106,6 +106,8 @@ def fmt_date(d: date | None) -> str:
 
 
 def fmt_window(start: date, end: date) -> str:
+    if start.year == end.year:
+        return f"{start:%d %b} – {end:%d %b %Y}"
     return f"{start:%d %b %Y} – {end:%d %b %Y}"
 
 
@@ -348,7 +350,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         if m.metric == "policy_notices":
             entry["rate"] = f"{entry['numerator']} issued"
             entry["counts"] = f"{sc['unread_notices']} unread"
-            entry["target"] = "none unread"
+            entry["target"] = "0 unread"
         scorecard.append(entry)
 
     odr_rows = []

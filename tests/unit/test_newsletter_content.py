@@ -148,7 +148,7 @@ def test_struggling_seller_gets_scorecard_plan_of_action_and_low_volume_notes(re
     _, _, text = rendered
     s1 = " ".join(text["S1"].split())
     assert "Account status: Critical" in s1
-    assert "Late shipment rate 5 of 10 orders 24 Oct 2026 – 22 Nov 2026 50.00% < 4% ✗ Poor" in s1
+    assert "Late shipment rate 5 of 10 orders 24 Oct – 22 Nov 2026 50.00% < 4% ✗ Poor" in s1
     assert "Plan of action" in s1
     assert "5 of 10 orders shipped late" in s1
     assert "UPS: 3 of 4 (75.0%; 60% of the total)" in s1
