@@ -1,16 +1,23 @@
 """
-### cx_daily — load one day of extracts, then rebuild the marts as of that day
+### cx_daily — wait for one day of extracts, load it, rebuild the marts as of that day
 
 Each run covers one UTC day: its data interval `[D 00:00, D+1 00:00)` is day **D**.
 
-1. **load** — `{landing}/dt=D/*` into the append-only raw layer (all-or-nothing,
+1. **wait_for_extracts** — a sensor (reschedule mode: it holds no worker slot while it
+   waits) for `{landing}/dt=D/_SUCCESS`, the marker the extract job writes last. It fails
+   with the missing file's path when the marker is not there 12 hours after D ended.
+2. **load** — `{landing}/dt=D/*` into the append-only raw layer (all-or-nothing,
    idempotent; rejected rows land in `ops.rejected_rows` with their reason).
-2. **build** — every SQL model of `sql/` as known at the end of D, then the data tests.
+3. **build** — every SQL model of `sql/` as known at the end of D.
+4. **check** — the data tests of `sql/tests/` against the marts as committed.
+5. **publish** — copies the marts to the analysts' read-only snapshot (replaced
+   atomically) and updates the Airflow asset `cxn_marts`, which downstream DAGs can be
+   scheduled on.
 
 Rerunning (clearing) any run rebuilds that day with identical results. A backfill is a
 date range: `airflow backfill create --dag-id cx_daily --from-date 2026-09-01 --to-date
-2026-09-30` runs the days in order (`max_active_runs=1`). Both tasks write the DuckDB
-warehouse, so they share the one-slot pool `duckdb_writer`.
+2026-09-30` runs the days in order (`max_active_runs=1`). Every task that opens the
+DuckDB warehouse runs in the one-slot pool `duckdb_writer`.
 """
 
 from __future__ import annotations
@@ -18,9 +25,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
 
 DUCKDB_POOL = "duckdb_writer"
+# The marts as analysts see them; `cx_weekly_newsletter` and others may schedule on it.
+MARTS_ASSET = Asset(name="cxn_marts", uri="cxn://warehouse/marts")
+EXTRACTS_DEADLINE = timedelta(hours=12)
+
+
+def _day():  # type: ignore[no-untyped-def]
+    return get_current_context()["data_interval_start"].date()
 
 
 @dag(
@@ -39,30 +53,76 @@ DUCKDB_POOL = "duckdb_writer"
     doc_md=__doc__,
 )
 def cx_daily() -> None:
+    @task.sensor(
+        mode="reschedule",
+        poke_interval=timedelta(minutes=5),
+        # A backstop: the task's own deadline below fails first, with a clearer message.
+        timeout=EXTRACTS_DEADLINE + timedelta(days=1),
+        pool="default_pool",
+        retries=0,
+    )
+    def wait_for_extracts() -> bool:
+        """Wait for `dt=D/_SUCCESS`; fail clearly if it is 12 h late."""
+        from datetime import UTC, datetime
+
+        from pipeline.load import extracts_ready
+        from pipeline.settings import Settings
+
+        day = _day()
+        ready = extracts_ready(
+            Settings.from_env(), day, now=datetime.now(UTC), deadline=EXTRACTS_DEADLINE
+        )
+        print(f"extracts of {day}: {'complete' if ready else 'not complete yet'}")
+        return ready
+
     @task
     def load() -> str:
         """Load day D of the landing zone into raw.* (replaces that day)."""
         from pipeline.load import load_day
         from pipeline.settings import Settings
 
-        day = get_current_context()["data_interval_start"].date()
+        day = _day()
         result = load_day(Settings.from_env(), day)
         print(f"loaded {day}: {result.loaded} rows, {result.rejected} rejected")
         return day.isoformat()
 
     @task
     def build(day: str) -> str:
-        """Build every model and mart as of day D and run the data tests."""
+        """Build every model and mart as of day D."""
         from datetime import date
 
         from pipeline.build import build as build_as_of
         from pipeline.settings import Settings
 
         result = build_as_of(Settings.from_env(), date.fromisoformat(day))
-        print(f"built as of {day}: {result.models} models, {result.tests} tests")
+        print(f"built as of {day}: {result.models} models in {result.seconds:.1f}s")
         return day
 
-    build(load())
+    @task
+    def check(day: str) -> str:
+        """Run the SQL data tests against the marts as of day D."""
+        from datetime import date
+
+        from pipeline.build import check as check_as_of
+        from pipeline.settings import Settings
+
+        tests = check_as_of(Settings.from_env(), date.fromisoformat(day))
+        print(f"{tests} data tests passed as of {day}")
+        return day
+
+    @task(outlets=[MARTS_ASSET])
+    def publish(day: str) -> dict[str, object]:
+        """Copy the marts to the analysts' snapshot; mark the asset updated."""
+        from pipeline.settings import Settings
+        from pipeline.snapshot import publish_snapshot
+
+        snap = publish_snapshot(Settings.from_env())
+        print(f"published {len(snap.tables)} tables to {snap.path} in {snap.seconds:.1f}s")
+        return {"as_of": day, "snapshot": str(snap.path), "latest_as_of": str(snap.latest_as_of)}
+
+    loaded = load()
+    wait_for_extracts() >> loaded
+    publish(check(build(loaded)))
 
 
 cx_daily()

@@ -4,12 +4,20 @@
 Each run covers one ISO week, Monday to Sunday (its data interval), and reports the
 metrics as of that Sunday, which `cx_daily` builds.
 
-1. **render** — one HTML + PDF newsletter per seller into `{out}/newsletters/{week}/`.
-2. **send** — one email per seller with the PDF attached, over SMTP (`CXN_SMTP_URL`, or
-   the Airflow connection `cxn_smtp`) or to the `.eml` outbox. `ops.newsletter_outbox`
-   makes a rerun skip what was already sent, unless the param `force_resend` is true.
+1. **plan** — the week's sellers (or the `sellers` param), split into batches of 25
+   (larger batches for marketplaces past 25,000 sellers: never more than 1,000 mapped
+   tasks, under Airflow's limit of 1,024).
+2. **deliver_batch** — one mapped task per batch, labelled with its first and last
+   seller: renders each seller's HTML + PDF into `{out}/newsletters/{week}/`, then emails
+   it with the PDF attached, over SMTP (`CXN_SMTP_URL`, or the Airflow connection
+   `cxn_smtp`) or to the `.eml` outbox. A batch whose send failed for any seller fails
+   and retries alone; its log names the sellers.
+3. **report** — counts from `ops.newsletter_outbox` for the week, after every batch
+   (also failed ones); it fails the run when any newsletter is still undelivered.
 
-Params: `sellers` (a list of seller ids; empty = all) and `force_resend`.
+`ops.newsletter_outbox` makes a rerun skip what was already sent, unless the param
+`force_resend` is true. To resend one seller's week: trigger with `sellers` =
+`["S0042"]` and `force_resend` = true.
 """
 
 from __future__ import annotations
@@ -78,43 +86,66 @@ def _settings():  # type: ignore[no-untyped-def]
 )
 def cx_weekly_newsletter() -> None:
     @task
-    def render() -> str:
-        """Render every seller's newsletter for the week (HTML + PDF)."""
-        from pipeline.newsletter import render_week
+    def plan() -> list[list[str]]:
+        """The week's sellers in batches, one mapped task each."""
+        from pipeline.newsletter import seller_batches, week_sellers
         from pipeline.settings import Settings
         from pipeline.weeks import IsoWeek
 
         week = IsoWeek.parse(_week_of_run())
-        sellers = get_current_context()["params"]["sellers"] or None
-        result = render_week(Settings.from_env(), week, sellers)
-        print(f"rendered {len(result.newsletters)} newsletters for {week} in {result.folder}")
-        return str(week)
+        sellers = week_sellers(
+            Settings.from_env(), week, get_current_context()["params"]["sellers"] or None
+        )
+        batches = seller_batches(sellers)
+        print(f"{week}: {len(sellers)} sellers in {len(batches)} batches")
+        return batches
 
-    @task
-    def send(week: str) -> dict[str, int]:
-        """Email the rendered newsletters; fail the task if any seller's send failed."""
+    @task(map_index_template="{{ batch_label }}")
+    def deliver_batch(batch: list[str]) -> dict[str, int]:
+        """Render and email one batch of sellers; fail if any seller's send failed."""
         from pipeline.deliver import send_week
+        from pipeline.newsletter import render_week
         from pipeline.weeks import IsoWeek
 
-        params = get_current_context()["params"]
-        result = send_week(
-            _settings(),
-            IsoWeek.parse(week),
-            params["sellers"] or None,
-            force=bool(params["force_resend"]),
-        )
+        context = get_current_context()
+        context["batch_label"] = f"{batch[0]} … {batch[-1]} ({len(batch)})"  # type: ignore[typeddict-unknown-key]
+        week = IsoWeek.parse(_week_of_run())
+        settings = _settings()
+        rendered = render_week(settings, week, batch)
+        result = send_week(settings, week, batch, force=bool(context["params"]["force_resend"]))
         counts = {
+            "rendered": len(rendered.newsletters),
             "sent": len(result.sent),
             "skipped": len(result.skipped),
             "failed": len(result.failed),
         }
-        print(f"{week}: {counts}")
+        print(f"{week} {batch[0]}..{batch[-1]}: {counts}")
         if result.failed:
+            for seller_id, error in sorted(result.failed.items()):
+                print(f"not delivered: {seller_id}: {error}")
             failed = ", ".join(sorted(result.failed))
             raise RuntimeError(f"{len(result.failed)} newsletter(s) not delivered: {failed}")
         return counts
 
-    send(render())
+    @task(trigger_rule="all_done")
+    def report() -> dict[str, int]:
+        """The week's delivery status from ops.newsletter_outbox."""
+        from pipeline.deliver import outbox_status
+        from pipeline.settings import Settings
+        from pipeline.weeks import IsoWeek
+
+        week = IsoWeek.parse(_week_of_run())
+        params = get_current_context()["params"]
+        status = outbox_status(Settings.from_env(), week, params["sellers"] or None)
+        print(f"{week}: {status.counts}")
+        if status.undelivered:
+            shown = ", ".join(status.undelivered[:20])
+            raise RuntimeError(
+                f"{len(status.undelivered)} newsletter(s) of {week} not delivered: {shown}"
+            )
+        return status.counts
+
+    deliver_batch.expand(batch=plan()) >> report()
 
 
 cx_weekly_newsletter()

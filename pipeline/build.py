@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from pipeline.errors import BuildError, CxnError
+from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
 from pipeline.warehouse import open_warehouse, scalar, transaction
 
@@ -347,6 +347,26 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
         )
     log.info("built as_of=%s models=%d tests=%d in %.2fs", as_of, len(models), len(tests), seconds)
     return BuildResult(as_of, len(models), len(tests), seconds)
+
+
+def check(settings: Settings, as_of: date) -> int:
+    """Run the data tests of `sql/tests/` against the marts of `as_of` as persisted.
+
+    The build runs them inside its transaction too; this reads the committed result
+    (read-only), so an operator sees the check as its own step. Returns the test count.
+    """
+    tests = discover_tests()
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        built = scalar(
+            con,
+            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
+            [as_of],
+        )
+        if not built:
+            raise NotBuiltError(f"no build as of {as_of}; run `cxn build --as-of {as_of}` first")
+        con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
+        run_tests(con, tests)
+    return len(tests)
 
 
 def built_dates(con: duckdb.DuckDBPyConnection) -> list[date]:

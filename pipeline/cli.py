@@ -84,6 +84,19 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         f"built as of {result.as_of}: {result.models} models, {result.tests} data tests passed, "
         f"{result.seconds:.1f}s"
     )
+    _publish(settings)
+    return 0
+
+
+def _publish(settings: Settings) -> None:
+    from pipeline.snapshot import publish_snapshot
+
+    snap = publish_snapshot(settings)
+    print(f"published the marts for analysts to {snap.path} ({snap.seconds:.1f}s)")
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    _publish(settings)
     return 0
 
 
@@ -123,6 +136,7 @@ def run_range(
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     days, built = run_range(settings, args.from_date, args.to_date)
     print(f"loaded {days} days and built {built} as-of dates, {args.from_date} to {args.to_date}")
+    _publish(settings)
     return 0
 
 
@@ -207,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build the models and marts as of a date (idempotent)")
     p.add_argument("--as-of", type=_date, required=True)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("publish", help="publish the marts to the analysts' read-only snapshot")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("run", help="load + build each day of a range, in order (a backfill)")
     p.add_argument("--from", dest="from_date", type=_date, required=True)

@@ -365,3 +365,35 @@ def smtp_url_from_connection(
         auth += "@"
     netloc = f"{auth}{host}" + (f":{port}" if port else "")
     return f"{scheme}://{netloc}" + ("?starttls=true" if starttls else "")
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    counts: dict[str, int]
+    undelivered: list[str]
+
+
+def outbox_status(
+    settings: Settings, week: IsoWeek, sellers: list[str] | None = None
+) -> OutboxStatus:
+    """How the week's newsletters stand: sent, failed, or not attempted at all."""
+    from pipeline.newsletter import week_sellers
+
+    wanted = week_sellers(settings, week, sellers)
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        rows = dict(
+            con.execute(
+                "select seller_id, status from ops.newsletter_outbox where week = ?",
+                [str(week)],
+            ).fetchall()
+        )
+    counts = {"sellers": len(wanted), "sent": 0, "failed": 0, "missing": 0}
+    undelivered = []
+    for seller_id in wanted:
+        status = rows.get(seller_id)
+        if status == "sent":
+            counts["sent"] += 1
+            continue
+        counts["failed" if status else "missing"] += 1
+        undelivered.append(seller_id)
+    return OutboxStatus(counts, undelivered)

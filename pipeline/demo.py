@@ -87,6 +87,10 @@ def run_demo(
     say(f"2/5 loading {days} days and building the as-of dates the newsletter needs")
     run_range(settings, first, end, build_day=wanted, progress=progress)
 
+    from pipeline.snapshot import publish_snapshot
+
+    snapshot = publish_snapshot(settings)
+
     say(f"3/5 rendering the newsletters of {week} (as of {week.as_of})")
     rendered = render_week(settings, week)
 
@@ -104,6 +108,7 @@ def run_demo(
     seconds = time.perf_counter() - started
     summary = {
         "warehouse": settings.warehouse,
+        "analytics": snapshot.path,
         "newsletters": rendered.folder,
         "outbox": settings.outbox_dir,
         "week": str(week),
@@ -113,7 +118,8 @@ def run_demo(
     }
     say(f"5/5 done in {seconds:.0f}s")
     say("")
-    say(f"  warehouse   {settings.warehouse}   (query it: see docs/, or python -m duckdb)")
+    say(f"  warehouse   {settings.warehouse}   (the pipeline's; it writes here)")
+    say(f"  analytics   {snapshot.path}   (query the marts here: docs/data_dictionary.md)")
     say(f"  newsletters {rendered.folder}/   ({len(rendered.newsletters)} PDFs + HTML)")
     say(f"  outbox      {settings.outbox_dir}/   ({len(sent.sent)} emails written)")
     say(

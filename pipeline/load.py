@@ -614,3 +614,26 @@ def loaded_days(con: duckdb.DuckDBPyConnection) -> list[date]:
         "select distinct load_date from ops.load_log where status in ('loaded', 'empty') order by 1"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+# The marker the extract job writes last into `dt=D/` once every file of the day is there.
+READY_MARKER = "_SUCCESS"
+
+
+def extracts_ready(settings: Settings, day: date, *, now: datetime, deadline: timedelta) -> bool:
+    """True when `dt=day/_SUCCESS` exists; raises once `deadline` after the day has passed.
+
+    `now` is an aware UTC datetime. The day's extracts are expected after the day ends
+    (`day + 1` 00:00 UTC); waiting longer than `deadline` beyond that is an incident, and
+    the message says which file is missing.
+    """
+    marker = settings.landing_dir / f"dt={day.isoformat()}" / READY_MARKER
+    if marker.is_file():
+        return True
+    day_end = datetime(day.year, day.month, day.day, tzinfo=now.tzinfo) + timedelta(days=1)
+    if now - day_end > deadline:
+        raise LoadError(
+            f"{marker}: not there {deadline} after {day} ended; the day's extracts are "
+            "incomplete or late (fix the extract job; once the marker is there, clear this task)"
+        )
+    return False

@@ -13,6 +13,7 @@ a product name like `<img src="file:///etc/passwd">` is shown as text and fetche
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -190,33 +191,8 @@ def render_week(
     (atomically, file by file). Idempotent: same warehouse, same files. Layout is CPU
     bound, so sellers are spread over `workers` processes (default: one per core).
     """
-    as_of = week.as_of
     folder = settings.newsletter_dir(str(week))
-    with open_warehouse(settings.warehouse, read_only=True) as con:
-        built = scalar(
-            con,
-            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
-            [as_of],
-        )
-        if not built:
-            raise NotBuiltError(
-                f"no metrics as of {as_of} (the Sunday of {week}); "
-                f"run `cxn build --as-of {as_of}` first"
-            )
-        known = [
-            r[0]
-            for r in con.execute(
-                "select seller_id from marts.seller_scorecard where as_of_date = ? order by 1",
-                [as_of],
-            ).fetchall()
-        ]
-    if sellers:
-        unknown = sorted(set(sellers) - set(known))
-        if unknown:
-            raise CxnError(f"seller {unknown[0]} is not known as of {as_of}")
-        targets = [s for s in known if s in set(sellers)]
-    else:
-        targets = known
+    targets = week_sellers(settings, week, sellers)
 
     workers = workers or min(os.cpu_count() or 1, max(1, len(targets) // 8))
     results: list[tuple[Rendered, dict[str, Any]]] = []
@@ -290,8 +266,62 @@ def _render_batch(
     return out
 
 
+def seller_batches(
+    sellers: list[str], *, per_batch: int = 25, max_batches: int = 1000
+) -> list[list[str]]:
+    """Split sellers into consecutive batches for Airflow's dynamic task mapping.
+
+    Batches hold `per_batch` sellers, or more when that would make more than
+    `max_batches` of them (Airflow maps at most 1,024 tasks by default), so a marketplace
+    of any size fits. Every seller is in exactly one batch, in the given order.
+    """
+    if not sellers:
+        return []
+    size = max(per_batch, -(-len(sellers) // max_batches))
+    return [sellers[i : i + size] for i in range(0, len(sellers), size)]
+
+
+def week_sellers(settings: Settings, week: IsoWeek, sellers: list[str] | None = None) -> list[str]:
+    """The sellers with a scorecard as of the week's Sunday (or the given subset, checked)."""
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        built = scalar(
+            con,
+            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
+            [week.as_of],
+        )
+        if not built:
+            raise NotBuiltError(
+                f"no metrics as of {week.as_of} (the Sunday of {week}); "
+                f"run `cxn build --as-of {week.as_of}` first"
+            )
+        known = [
+            r[0]
+            for r in con.execute(
+                "select seller_id from marts.seller_scorecard where as_of_date = ? order by 1",
+                [week.as_of],
+            ).fetchall()
+        ]
+    if not sellers:
+        return known
+    unknown = sorted(set(sellers) - set(known))
+    if unknown:
+        raise CxnError(f"seller {unknown[0]} is not known as of {week.as_of}")
+    return [s for s in known if s in set(sellers)]
+
+
 def _merge_manifest(folder: Path, week: IsoWeek, entries: list[dict[str, Any]]) -> None:
-    """Keep one manifest per week; rendering a subset of sellers updates their entries."""
+    """Keep one manifest per week; rendering a subset of sellers updates their entries.
+
+    Batches of sellers may render at the same time: an exclusive lock on a file beside
+    the manifest makes each read-modify-write whole.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".manifest.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge_manifest_locked(folder, week, entries)
+
+
+def _merge_manifest_locked(folder: Path, week: IsoWeek, entries: list[dict[str, Any]]) -> None:
     path = folder / "manifest.json"
     existing: dict[str, Any] = {}
     if path.is_file():

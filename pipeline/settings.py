@@ -63,6 +63,8 @@ class Settings:
     mail_from: str = "Seller Performance <seller-performance@marketplace.example>"
     reference_dir: Path = REFERENCE_DIR
     paper_size: str = "A4"  # or "Letter"
+    # The analysts' read-only copy of the marts; None: `analytics.duckdb` beside the warehouse.
+    analytics_db: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -76,11 +78,19 @@ class Settings:
             mail_from=os.environ.get("CXN_MAIL_FROM") or cls.mail_from,
             reference_dir=_env_path("CXN_REFERENCE_DIR", str(REFERENCE_DIR)),
             paper_size=_paper_size(os.environ.get("CXN_PAPER_SIZE") or "A4"),
+            analytics_db=Path(os.environ["CXN_ANALYTICS_DB"])
+            if os.environ.get("CXN_ANALYTICS_DB")
+            else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if given:
             settings = replace(settings, **given)  # type: ignore[arg-type]
         return settings
+
+    @property
+    def analytics_path(self) -> Path:
+        """Where analysts read the marts: a snapshot replaced atomically after each build."""
+        return self.analytics_db or self.warehouse.with_name("analytics.duckdb")
 
     @property
     def outbox_dir(self) -> Path:

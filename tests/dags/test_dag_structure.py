@@ -32,7 +32,24 @@ def test_daily_dag_schedule(dagbag):
     assert str(dag.timetable.timezone) in ("UTC", "Timezone('UTC')")
     assert dag.catchup is True
     assert dag.max_active_runs == 1
-    assert [t.task_id for t in dag.topological_sort()] == ["load", "build"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "wait_for_extracts",
+        "load",
+        "build",
+        "check",
+        "publish",
+    ]
+
+
+def test_daily_dag_waits_in_reschedule_mode_and_publishes_the_marts_asset(dagbag):
+    dag = dagbag.dags["cx_daily"]
+    sensor = dag.get_task("wait_for_extracts")
+    # Reschedule: no worker slot (and no DuckDB pool slot) is held while waiting.
+    assert sensor.mode == "reschedule"
+    assert sensor.pool == "default_pool"
+    assert sensor.timeout > 12 * 3600  # the pipeline's own 12 h deadline fails first
+    outlets = dag.get_task("publish").outlets
+    assert [(a.name, a.uri) for a in outlets] == [("cxn_marts", "cxn://warehouse/marts")]
 
 
 def test_weekly_dag_schedule_and_params(dagbag):
@@ -41,12 +58,21 @@ def test_weekly_dag_schedule_and_params(dagbag):
     assert dag.max_active_runs == 1
     assert set(dag.params) == {"sellers", "force_resend"}
     assert dag.params["sellers"] == [] and dag.params["force_resend"] is False
-    assert [t.task_id for t in dag.topological_sort()] == ["render", "send"]
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "deliver_batch", "report"]
+
+
+def test_weekly_dag_maps_one_task_per_batch_labelled_by_its_sellers(dagbag):
+    dag = dagbag.dags["cx_weekly_newsletter"]
+    deliver = dag.get_task("deliver_batch")
+    assert deliver.map_index_template == "{{ batch_label }}"
+    assert dag.get_task("report").trigger_rule == "all_done"
 
 
 @pytest.mark.parametrize("dag_id", ["cx_daily", "cx_weekly_newsletter"])
 def test_every_task_uses_the_duckdb_pool_and_retries(dagbag, dag_id):
     for task in dagbag.dags[dag_id].tasks:
+        if task.task_id == "wait_for_extracts":
+            continue  # opens no warehouse; its deadline is its retry policy
         assert task.pool == "duckdb_writer", task.task_id
         assert task.retries >= 1, task.task_id
 

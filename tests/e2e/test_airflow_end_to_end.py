@@ -81,6 +81,22 @@ def test_daily_and_weekly_dags(airflow_db, tmp_path, monkeypatch):
         assert _run("cx_weekly_newsletter", _midnight(SUNDAY + timedelta(days=1))) == "success"
         assert len(inbox.messages) == sent_first
 
+        # Resending one seller's week from the UI: params sellers + force_resend.
+        one = sorted(m["X-CXN-Newsletter"].split("_")[1] for m in inbox.messages)[0]
+        conf = {"sellers": [one], "force_resend": True}
+        assert _run("cx_weekly_newsletter", _midnight(SUNDAY + timedelta(days=1)), conf) == (
+            "success"
+        )
+        assert len(inbox.messages) == sent_first + 1
+        assert inbox.messages[-1]["X-CXN-Newsletter"] == f"2026-W47_{one}"
+        resent = inbox.messages.pop()  # the checks below read one message per seller
+
+    # cx_daily published the analysts' snapshot of the marts it built.
+    snapshot = duckdb.connect(str(tmp_path / "analytics.duckdb"), read_only=True)
+    assert snapshot.execute("select latest_as_of_date from meta.snapshot").fetchall() == [(SUNDAY,)]
+    snapshot.close()
+    assert resent["Subject"]
+
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute(query, [SUNDAY]).fetchall() == before
     odr = dict(
