@@ -23,12 +23,16 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # Folders that docker-compose.yml mounts named volumes on (task logs, the SimpleAuthManager
-# password file). A new named volume copies the ownership of the folder it is mounted on, so they
-# are made here for the airflow user and group 0: the containers run as an arbitrary UID with
-# GID 0 (AIRFLOW_UID), as the official image expects. /opt/cxn receives the project below.
+# password file, the pipeline's landing zone, warehouse and output). A new named volume copies the
+# ownership of the folder it is mounted on, so they are made here for the airflow user and group 0:
+# the containers run as an arbitrary UID with GID 0 (AIRFLOW_UID), as the official image expects.
+# /opt/cxn receives the project below. (RUN uses sh: no brace expansion, every path is spelt out.)
 RUN mkdir -p /opt/airflow/logs /opt/airflow/auth /opt/cxn \
+        /opt/cxn/data/landing /opt/cxn/data/warehouse /opt/cxn/data/out \
     && chown airflow:0 /opt/airflow/logs /opt/airflow/auth /opt/cxn \
-    && chmod 2775 /opt/airflow/logs /opt/airflow/auth /opt/cxn
+        /opt/cxn/data /opt/cxn/data/landing /opt/cxn/data/warehouse /opt/cxn/data/out \
+    && chmod 2775 /opt/airflow/logs /opt/airflow/auth /opt/cxn \
+        /opt/cxn/data /opt/cxn/data/landing /opt/cxn/data/warehouse /opt/cxn/data/out
 
 # --- as airflow: Python packages ---------------------------------------------------------------
 USER airflow
@@ -46,9 +50,11 @@ COPY --chown=airflow:0 requirements.lock /tmp/requirements.lock
 #   one the DAGs were tested against.
 # - `pip install` (not a sync) only adds or re-pins the lock's packages. What the image ships
 #   beyond them stays, notably the Postgres driver (psycopg2) the metadata DB connection needs,
-#   which the project's lock does not have.
+#   and the Celery provider, Celery and the Redis client the CeleryExecutor needs (the image's
+#   default extras include `celery` and `redis`), none of which the project's lock has.
 # The lock also holds the dev tools (pytest, ruff, ...): a little more image, and the test suite
-# can run inside the containers (`docker compose run --rm airflow-scheduler bash -c pytest`).
+# can run inside the containers, with the checkout (which has tests/) mounted:
+# `docker compose run --rm -v "$PWD:/opt/cxn" airflow-scheduler bash -c pytest`.
 RUN grep -q "^apache-airflow==${AIRFLOW_VERSION} " /tmp/requirements.lock \
     || { echo "requirements.lock does not pin apache-airflow==${AIRFLOW_VERSION} (the base image)" >&2; exit 1; }
 RUN pip install --no-cache-dir --no-deps --require-hashes -r /tmp/requirements.lock
@@ -66,11 +72,14 @@ COPY --chown=airflow:0 reports/ /opt/cxn/reports/
 COPY --chown=airflow:0 reference/ /opt/cxn/reference/
 RUN pip install --no-cache-dir --no-deps -e /opt/cxn
 
-# Fail the build, not the first task, if a native library or the Airflow pin is off.
-# (weasyprint loads Pango when imported; the version check reads metadata without starting Airflow.)
+# Fail the build, not the first task, if a native library, the Airflow pin or the CeleryExecutor's
+# packages are off. (weasyprint loads Pango when imported; the version checks read metadata
+# without starting Airflow.)
 RUN python -c "import weasyprint, duckdb, pipeline" \
     && python -c "import importlib.metadata as m, sys; v = m.version('apache-airflow'); \
 assert v == sys.argv[1], f'apache-airflow {v} is installed, the image is {sys.argv[1]}'" \
-        "${AIRFLOW_VERSION}"
+        "${AIRFLOW_VERSION}" \
+    && python -c "import importlib.metadata as m; m.version('apache-airflow-providers-celery'); \
+import celery, redis"
 
 WORKDIR /opt/cxn
