@@ -1,5 +1,5 @@
 # The two quick-start commands: `make demo` and `make test`. Each sets itself up first.
-.PHONY: demo test bootstrap lint lock
+.PHONY: demo test bootstrap lint lock airflow
 
 bootstrap:
 	@scripts/bootstrap
@@ -19,3 +19,7 @@ lint: bootstrap
 
 lock:
 	scripts/lock
+
+# Airflow 3 standalone on dags/ at http://localhost:8080 (AIRFLOW_PORT=8081 for another port).
+airflow: bootstrap
+	@scripts/airflow-local
