@@ -14,6 +14,10 @@ Each run covers one UTC day: its data interval `[D 00:00, D+1 00:00)` is day **D
    atomically) and updates the Airflow asset `cxn_marts`, which downstream DAGs can be
    scheduled on.
 
+The first day is `CXN_START_DATE` (default 2026-01-01): set it to the first day of
+extracts before unpausing, since unpausing runs every day from there that has no run yet
+(catchup), oldest first. A backfill needs the DAG unpaused (Airflow 3).
+
 Rerunning (clearing) any run rebuilds that day with identical results. A backfill is a
 date range: `airflow backfill create --dag-id cx_daily --from-date 2026-09-01 --to-date
 2026-09-30` runs the days in order (`max_active_runs=1`). Every task that opens the
@@ -22,6 +26,7 @@ DuckDB warehouse runs in the one-slot pool `duckdb_writer`.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -31,6 +36,9 @@ DUCKDB_POOL = "duckdb_writer"
 # The marts as analysts see them; `cx_weekly_newsletter` and others may schedule on it.
 MARTS_ASSET = Asset(name="cxn_marts", uri="cxn://warehouse/marts")
 EXTRACTS_DEADLINE = timedelta(hours=12)
+# The first day of extracts. Unpausing the DAG runs every day from here on that has no run
+# yet (catchup): a day never loaded would be missing from every later build.
+START_DATE = pendulum.parse(os.environ.get("CXN_START_DATE") or "2026-01-01", tz="UTC")
 
 
 def _day():  # type: ignore[no-untyped-def]
@@ -40,7 +48,7 @@ def _day():  # type: ignore[no-untyped-def]
 @dag(
     dag_id="cx_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=True,
     max_active_runs=1,
     default_args={

@@ -33,7 +33,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy import stats
 
 from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
@@ -116,18 +115,24 @@ def discover_tests(sql_dir: Path = SQL_DIR) -> list[Path]:
 
 def _binom_sf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X >= x) for X ~ Binomial(n, p)."""
+    from scipy import stats  # imported when a build calls it: 3 s that checks don't need
+
     xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
     return pa.array(stats.binom.sf(xs - 1, ns, ps))
 
 
 def _binom_cdf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X <= x) for X ~ Binomial(n, p)."""
+    from scipy import stats
+
     xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
     return pa.array(stats.binom.cdf(xs, ns, ps))
 
 
 def _poisson_sf(x: pa.Array, lam: pa.Array) -> pa.Array:
     """P(Y >= x) for Y ~ Poisson(lam)."""
+    from scipy import stats
+
     xs, ls = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, lam))
     return pa.array(stats.poisson.sf(xs - 1, ls))
 

@@ -12,6 +12,7 @@ a product name like `<img src="file:///etc/passwd">` is shown as text and fetche
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import hashlib
@@ -20,7 +21,8 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,7 +204,7 @@ def render_week(
         # spawn, not fork: a forked child would inherit DuckDB's and WeasyPrint's state.
         ctx = multiprocessing.get_context("spawn")
         batches = [targets[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with _main_not_rerun(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = [pool.submit(_render_batch, settings, week, b) for b in batches if b]
             for future in futures:
                 results += future.result()
@@ -212,6 +214,32 @@ def render_week(
     _merge_manifest(folder, week, [entry for _, entry in results])
     log.info("rendered week=%s newsletters=%d folder=%s", week, len(results), folder)
     return RenderResult(week, folder, [r for r, _ in results])
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Keep spawned workers from re-running the parent's `__main__` script.
+
+    A spawned process first re-imports the parent's main module. Under Airflow that is the
+    `airflow` command, which cannot start inside a bare child (it fails on the metadata DB
+    settings the task process hides), and the pool breaks. The workers need nothing from
+    `__main__`: they import `pipeline.newsletter` by name. So while the pool starts its
+    processes, `__main__` shows no file and no spec, which multiprocessing takes as
+    "nothing to re-import".
+    """
+    main = sys.modules["__main__"]
+    missing = object()
+    saved = {k: main.__dict__.get(k, missing) for k in ("__file__", "__spec__")}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                main.__dict__.pop(key, None)
+            else:
+                main.__dict__[key] = value
 
 
 def _render_batch(

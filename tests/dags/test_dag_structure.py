@@ -41,6 +41,15 @@ def test_daily_dag_schedule(dagbag):
     ]
 
 
+def test_daily_dag_starts_on_cxn_start_date(monkeypatch):
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("CXN_START_DATE", "2026-07-26")
+    dag = DagBag(dag_folder=str(DAGS / "cx_daily.py")).dags["cx_daily"]
+    assert dag.start_date == pendulum.datetime(2026, 7, 26, tz="UTC")
+
+
 def test_daily_dag_waits_in_reschedule_mode_and_publishes_the_marts_asset(dagbag):
     dag = dagbag.dags["cx_daily"]
     sensor = dag.get_task("wait_for_extracts")
@@ -87,5 +96,5 @@ def test_dag_files_import_no_heavy_modules_at_top_level(path):
             top |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             top.add(node.module.split(".")[0])
-    assert top <= {"__future__", "airflow", "pendulum", "datetime"}, top
+    assert top <= {"__future__", "airflow", "pendulum", "datetime", "os"}, top
     assert ast.get_docstring(tree), "the module docstring is the DAG's doc_md"
