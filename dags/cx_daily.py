@@ -20,8 +20,9 @@ extracts before unpausing, since unpausing runs every day from there that has no
 
 Rerunning (clearing) any run rebuilds that day with identical results. A backfill is a
 date range: `airflow backfill create --dag-id cx_daily --from-date 2026-09-01 --to-date
-2026-09-30` runs the days in order (`max_active_runs=1`). Every task that opens the
-DuckDB warehouse runs in the one-slot pool `duckdb_writer`.
+2026-09-30 --max-active-runs 1` runs the days in order (a backfill has its own limit,
+10 by default; `build` also refuses a day while an earlier one is unloaded). Every task
+that opens the DuckDB warehouse runs in the one-slot pool `duckdb_writer`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ START_DATE = pendulum.parse(os.environ.get("CXN_START_DATE") or "2026-01-01", tz
 
 
 def _day():  # type: ignore[no-untyped-def]
-    return get_current_context()["data_interval_start"].date()
+    start = get_current_context()["data_interval_start"]
+    if start is None:
+        raise ValueError(
+            "this run has no data interval: trigger it with a logical date "
+            "(the day after the day to load, e.g. 2026-11-23 for 2026-11-22)"
+        )
+    return start.date()
 
 
 @dag(
@@ -100,9 +107,14 @@ def cx_daily() -> None:
         from datetime import date
 
         from pipeline.build import build as build_as_of
+        from pipeline.build import require_history_loaded
         from pipeline.settings import Settings
 
-        result = build_as_of(Settings.from_env(), date.fromisoformat(day))
+        settings = Settings.from_env()
+        # A backfill runs up to --max-active-runs days at once; never build a day while an
+        # earlier one is still unloaded (its failed load would be missing from this build).
+        require_history_loaded(settings, date.fromisoformat(day))
+        result = build_as_of(settings, date.fromisoformat(day))
         print(f"built as of {day}: {result.models} models in {result.seconds:.1f}s")
         return day
 

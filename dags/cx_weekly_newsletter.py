@@ -34,7 +34,13 @@ SMTP_CONN_ID = "cxn_smtp"
 def _week_of_run() -> str:
     from pipeline.weeks import IsoWeek
 
-    return str(IsoWeek.of(get_current_context()["data_interval_start"].date()))
+    start = get_current_context()["data_interval_start"]
+    if start is None:
+        raise ValueError(
+            "this run has no data interval: trigger it with a logical date (the Monday "
+            "after the week to send, e.g. 2026-11-23 for 2026-W47)"
+        )
+    return str(IsoWeek.of(start.date()))
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -48,11 +54,12 @@ def _settings():  # type: ignore[no-untyped-def]
     settings = Settings.from_env()
     if settings.smtp_url or "CXN_SMTP_URL" in os.environ:
         return settings
-    try:
-        from airflow.sdk import Connection
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
+    try:
         conn = Connection.get(SMTP_CONN_ID)
-    except Exception:  # no such connection: deliver to the .eml outbox
+    except AirflowNotFoundException:  # no such connection: deliver to the .eml outbox
         return settings
     url = smtp_url_from_connection(
         host=conn.host,
@@ -85,7 +92,8 @@ def _settings():  # type: ignore[no-untyped-def]
     doc_md=__doc__,
 )
 def cx_weekly_newsletter() -> None:
-    @task
+    # The Sunday's build may come up to 12 h late (cx_daily's extract deadline): wait as long.
+    @task(retries=40, retry_delay=timedelta(minutes=20))
     def plan() -> list[list[str]]:
         """The week's sellers in batches, one mapped task each."""
         from pipeline.newsletter import seller_batches, week_sellers

@@ -354,6 +354,29 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
     return BuildResult(as_of, len(models), len(tests), seconds)
 
 
+def require_history_loaded(settings: Settings, as_of: date) -> None:
+    """Raise unless every day from the first loaded day up to `as_of` is loaded.
+
+    A build reads every version loaded for days up to `as_of`; a day in between whose
+    load failed (or has not run yet, in a parallel backfill) would silently be missing.
+    """
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        row = con.execute(
+            "with loaded as (select distinct load_date from ops.load_log "
+            "where status in ('loaded', 'empty')) "
+            "select min(day)::date from generate_series("
+            "(select min(load_date) from loaded), ?::date, interval 1 day) as days(day) "
+            "where day::date not in (select load_date from loaded)",
+            [as_of],
+        ).fetchall()
+    missing = row[0][0] if row else None
+    if missing is not None:
+        raise BuildError(
+            f"day {missing} is not loaded, so a build as of {as_of} would miss it; "
+            f"load {missing} first (clear its cx_daily run, or `cxn load --date {missing}`)"
+        )
+
+
 def check(settings: Settings, as_of: date) -> int:
     """Run the data tests of `sql/tests/` against the marts of `as_of` as persisted.
 

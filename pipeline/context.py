@@ -447,11 +447,17 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
     # Plan of action: every scorecard row at fair or poor, with what is behind it.
     drivers = _drivers(con, seller_id, as_of)
     plans = []
-    seen: set[str] = set()
-    for entry, m in zip(scorecard, SCORECARD, strict=True):
-        if entry["status"] not in ("fair", "poor") or m.metric in seen:
-            continue
-        seen.add(m.metric)
+    failing = [
+        (entry, m)
+        for entry, m in zip(scorecard, SCORECARD, strict=True)
+        if entry["status"] in ("fair", "poor")
+    ]
+    # One plan per metric. The order defect rate has three rows (all, MFN, AFN): take the
+    # worst, and among equals the whole account: the rule marts.metric_drivers explains.
+    chosen: dict[str, tuple[dict[str, Any], Measure]] = {}
+    for em in sorted(failing, key=lambda em: (em[0]["status"] != "poor", em[1].channel != "all")):
+        chosen.setdefault(em[1].metric, em)
+    for entry, m in (em for em in failing if chosen[em[1].metric] is em):
         if m.metric == "policy_notices":
             issue = f"{sc['unread_notices']} policy notice(s) unread" + (
                 f", {sc['unread_critical_notices']} of them critical"
@@ -468,7 +474,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         plans.append(
             {
                 "metric": m.metric,
-                "label": m.label.split(",")[0],
+                "label": m.label,
                 "status": entry["status"],
                 "status_label": entry["status_label"],
                 "issue": issue,

@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -131,11 +132,22 @@ def render_pdf(html: str, fetcher: TemplatesOnlyFetcher | None = None) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside `path`, then rename it into place."""
+    """Write to a unique temporary file beside `path`, flush it to disk, rename it into place.
+
+    Two writers of the same file (a CLI resend beside an Airflow batch) each rename their
+    own complete file; readers see the old or a new file, never a mix.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 # A cell that starts with one of these is a formula to a spreadsheet (CSV injection):

@@ -50,9 +50,11 @@ def publish_snapshot(settings: Settings) -> Snapshot:
     started = time.perf_counter()
     target = settings.analytics_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+    # Publishes are serialised (the duckdb_writer pool, or one CLI at a time), so files of
+    # an earlier publish that was killed half-way can go.
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
         leftover.unlink(missing_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     con = connect(tmp)
     tables: dict[str, int] = {}
     try:
@@ -86,14 +88,18 @@ def publish_snapshot(settings: Settings) -> Snapshot:
         con.execute("commit")
         con.execute("detach warehouse")
         con.execute("checkpoint")
+        con.close()
+        # A checkpointed, closed file has no write-ahead log; a stale one beside the
+        # target would be replayed against the new file.
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+        _fsync(tmp)
+        os.replace(tmp, target)
+        _fsync(target.parent)
     except BaseException:
         con.close()
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
         raise
-    con.close()
-    _fsync(tmp)
-    os.replace(tmp, target)
-    _fsync(target.parent)
     seconds = time.perf_counter() - started
     log.info("published snapshot %s tables=%d seconds=%.1f", target, len(tables), seconds)
     return Snapshot(target, tables, latest, seconds)

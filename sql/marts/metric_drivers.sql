@@ -119,7 +119,9 @@ message_events as (
         on messages.seller_id = failing.seller_id
         and messages.received_date between windows.window_start and windows.window_end
         and messages.is_due
-    left join candidate_orders on candidate_orders.order_id = messages.order_id
+    left join candidate_orders
+        on candidate_orders.order_id = messages.order_id
+        and candidate_orders.seller_id = messages.seller_id
     where failing.metric = 'contact_response_rate'
 ),
 
@@ -153,15 +155,24 @@ by_value as (
     group by seller_id, metric, channel, dimension, value
 ),
 
+-- Every bad event of the metric, including those without a value in a dimension (an
+-- order never shipped has no carrier; a message about no order has no SKU).
+totals as (
+    select seller_id, metric, count(*) filter (where is_bad) as total_bad_events,
+    from events
+    group by seller_id, metric
+),
+
 ranked as (
     select
-        *,
-        sum(bad_events) over (partition by seller_id, metric, dimension) as total_bad_events,
+        by_value.*,
+        totals.total_bad_events,
         row_number() over (
-            partition by seller_id, metric, dimension
-            order by bad_events desc, population desc, value
+            partition by by_value.seller_id, by_value.metric, by_value.dimension
+            order by by_value.bad_events desc, by_value.population desc, by_value.value
         ) as rank,
     from by_value
+    join totals on totals.seller_id = by_value.seller_id and totals.metric = by_value.metric
 ),
 
 final as (

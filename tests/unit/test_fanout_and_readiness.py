@@ -56,3 +56,22 @@ def test_sensor_check_fails_clearly_after_the_deadline(settings):
     # Exactly at the deadline it still waits.
     at = DAY_END + timedelta(hours=12)
     assert extracts_ready(settings, D, now=at, deadline=timedelta(hours=12)) is False
+
+
+def test_build_refuses_a_day_while_an_earlier_one_is_unloaded(settings):
+    from pipeline.build import require_history_loaded
+    from pipeline.errors import BuildError
+    from pipeline.load import load_day
+    from tests.extracts import seller, write_extract
+
+    for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+        write_extract(settings.landing_dir, day, "sellers", [seller("S1")])
+    load_day(settings, date(2026, 11, 20))
+    load_day(settings, date(2026, 11, 22))
+    with pytest.raises(
+        BuildError, match="day 2026-11-21 is not loaded, so a build as of 2026-11-22"
+    ):
+        require_history_loaded(settings, date(2026, 11, 22))
+    require_history_loaded(settings, date(2026, 11, 20))  # nothing missing before it
+    load_day(settings, date(2026, 11, 21))
+    require_history_loaded(settings, date(2026, 11, 22))

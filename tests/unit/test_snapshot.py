@@ -88,7 +88,12 @@ def test_snapshot_holds_the_marts_and_their_targets(settings):
     for k in (2, 1, 0):
         load_day(settings, end - timedelta(days=k))
     build(settings, end)
+    # What a publish killed half-way leaves behind is cleaned up by the next one.
+    stale = settings.analytics_path.with_name(".analytics.duckdb.999.tmp")
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"half a file")
     snap = publish_snapshot(settings)
+    assert not stale.exists()
     con = duckdb.connect(str(snap.path), read_only=True)
     tables = {
         f"{s}.{t}"
