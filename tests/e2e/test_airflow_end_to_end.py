@@ -4,10 +4,12 @@ SMTP server on loopback, and the PDF read back out of the message the server rec
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 SUNDAY = date(2026, 11, 22)  # the Sunday of 2026-W47
 DAYS = 45
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +136,36 @@ def test_daily_and_weekly_dags(airflow_db, tmp_path, monkeypatch):
         )
         others = [name for sid, name in sellers.items() if sid != seller_id]
         assert not [name for name in others if name in text]
+
+
+def test_backfill_plans_every_day_in_order(airflow_db):
+    """`airflow backfill create` accepts cx_daily and plans one run per day, oldest first.
+    (A full backfill needs a running scheduler; docs/operations.md records one.)"""
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS)}
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run(
+        [*airflow, "dags", "reserialize"], check=True, capture_output=True, env=env, timeout=300
+    )
+    done = subprocess.run(
+        [
+            *airflow,
+            "backfill",
+            "create",
+            "--dag-id",
+            "cx_daily",
+            "--from-date",
+            "2026-10-01",
+            "--to-date",
+            "2026-10-03",
+            "--max-active-runs",
+            "1",
+            "--dry-run",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    planned = re.findall(r"^\| (\d{4}-\d\d-\d\d) 00:00:00\+00:00", done.stdout, re.M)
+    assert planned == ["2026-10-01", "2026-10-02", "2026-10-03"]
