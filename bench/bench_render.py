@@ -34,7 +34,13 @@ from pipeline.charts import Point, trend_svg
 from pipeline.cli import run_range
 from pipeline.context import TREND_WEEKS, seller_context
 from pipeline.generate import generate
-from pipeline.newsletter import render_html, render_pdf, render_week, template_env
+from pipeline.newsletter import (
+    render_html,
+    render_pdf,
+    render_week,
+    template_env,
+    week_sellers,
+)
 from pipeline.settings import Settings
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
@@ -83,14 +89,8 @@ def breakdown(settings: Settings, week: IsoWeek) -> tuple[dict[str, list[float]]
     env = template_env()
     stages: dict[str, list[float]] = {"queries": [], "charts": [], "template": [], "layout": []}
     pages = 0
+    sellers = week_sellers(settings, week)
     with open_warehouse(settings.warehouse, read_only=True) as con:
-        sellers = [
-            r[0]
-            for r in con.execute(
-                "select seller_id from marts.seller_scorecard where as_of_date = ? order by 1",
-                [week.as_of],
-            ).fetchall()
-        ]
         for seller_id in sellers:
             t0 = time.perf_counter()
             context = seller_context(con, seller_id, week)
