@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
-from pipeline.warehouse import open_warehouse, scalar, transaction
+from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
 
 log = logging.getLogger(__name__)
 
@@ -385,20 +385,8 @@ def check(settings: Settings, as_of: date) -> int:
     """
     tests = discover_tests()
     with open_warehouse(settings.warehouse, read_only=True) as con:
-        built = scalar(
-            con,
-            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
-            [as_of],
-        )
-        if not built:
+        if not is_built(con, as_of):
             raise NotBuiltError(f"no build as of {as_of}; run `cxn build --as-of {as_of}` first")
         con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
         run_tests(con, tests)
     return len(tests)
-
-
-def built_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    rows = con.execute(
-        "select distinct as_of_date from ops.build_log where status = 'built' order by 1"
-    ).fetchall()
-    return [r[0] for r in rows]

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.context import ACCOUNT_LABELS
 from pipeline.errors import CxnError
-from pipeline.newsletter import ACCOUNT_LABELS, read_manifest, template_env, write_atomic
+from pipeline.newsletter import read_manifest, template_env, week_sellers, write_atomic
 from pipeline.settings import Settings, mask_url
 from pipeline.warehouse import first_row, open_warehouse
 from pipeline.weeks import IsoWeek
@@ -377,8 +378,6 @@ def outbox_status(
     settings: Settings, week: IsoWeek, sellers: list[str] | None = None
 ) -> OutboxStatus:
     """How the week's newsletters stand: sent, failed, or not attempted at all."""
-    from pipeline.newsletter import week_sellers
-
     wanted = week_sellers(settings, week, sellers)
     with open_warehouse(settings.warehouse, read_only=True) as con:
         rows = dict(

@@ -34,31 +34,17 @@ import duckdb
 import jinja2
 
 from pipeline.context import (
-    ACCOUNT_LABELS,
     defective_orders_csv_rows,
     email_summary,
-    pct,
     seller_context,
 )
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.settings import TEMPLATES_DIR, Settings
-from pipeline.warehouse import first_row, open_warehouse, scalar
+from pipeline.warehouse import first_row, is_built, open_warehouse
 from pipeline.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "ACCOUNT_LABELS",
-    "TemplatesOnlyFetcher",
-    "pct",
-    "read_manifest",
-    "render_html",
-    "render_pdf",
-    "render_week",
-    "seller_context",
-    "template_env",
-    "write_atomic",
-]
 
 # ---------------------------------------------------------------------------------------
 # The safe URL fetcher
@@ -324,12 +310,7 @@ def seller_batches(
 def week_sellers(settings: Settings, week: IsoWeek, sellers: list[str] | None = None) -> list[str]:
     """The sellers with a scorecard as of the week's Sunday (or the given subset, checked)."""
     with open_warehouse(settings.warehouse, read_only=True) as con:
-        built = scalar(
-            con,
-            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
-            [week.as_of],
-        )
-        if not built:
+        if not is_built(con, week.as_of):
             raise NotBuiltError(
                 f"no metrics as of {week.as_of} (the Sunday of {week}); "
                 f"run `cxn build --as-of {week.as_of}` first"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -183,3 +184,14 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> o
     """The first column of the first row (None when there are no rows)."""
     row = first_row(con, sql, params)
     return row[0] if row else None
+
+
+def is_built(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """True when a build as of `as_of` has completed (its marts partition is there)."""
+    return bool(
+        scalar(
+            con,
+            "select count(*) from ops.build_log where as_of_date = ? and status = 'built'",
+            [as_of],
+        )
+    )

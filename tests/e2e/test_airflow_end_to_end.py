@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
+from pipeline.context import pct
 from pipeline.generate import generate
 from pipeline.load import load_day
-from pipeline.newsletter import pct
 from pipeline.settings import Settings
 from tests.smtp import pdf_attachment, smtp_server
 

@@ -245,7 +245,8 @@ def test_a_process_pool_renders_the_same_files(week_built):
 
 
 def test_pdf_uses_the_vendored_font_and_the_paper_size(week_built):
-    from pipeline.newsletter import render_html, seller_context, template_env
+    from pipeline.context import seller_context
+    from pipeline.newsletter import render_html, template_env
 
     with open_warehouse(week_built.warehouse, read_only=True) as con:
         context = seller_context(con, "S2", WEEK)
