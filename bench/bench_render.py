@@ -57,7 +57,7 @@ def prepare(settings: Settings, sellers: int, days: int) -> IsoWeek:
     first = END - timedelta(days=days - 1)
     trend_start = week.as_of - timedelta(weeks=TREND_WEEKS - 1)
     t = time.perf_counter()
-    generate(settings.landing_dir, sellers=sellers, days=days, end_date=END, seed=11)
+    generate(settings.landing_dir, sellers=sellers, days=days, end_date=END, seed=11, force=True)
     settings.warehouse.unlink(missing_ok=True)
     run_range(
         settings,

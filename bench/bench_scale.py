@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             days=args.days,
             end_date=args.end_date,
             seed=args.seed,
+            force=True,  # the benchmark owns its work folder
         )
         say(
             f"generate: {result.orders:,} orders, {sum(result.rows.values()):,} rows "

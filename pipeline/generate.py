@@ -37,12 +37,19 @@ no file gets near the loader's 5 % reject limit. `GenerateResult.rejects` lists 
 loader must reject, by file and line.
 
 Output: rows inside a file are sorted by (`last_updated_at`, key); files are written to a
-temporary name and renamed into place; `_SUCCESS` marks each finished folder. Existing `dt=*`
-folders under `out` are removed first, so a rerun never leaves stale days behind.
+temporary name and renamed into place; `_SUCCESS` marks each finished folder, and
+`.cxn-generated.json` lists every file written with its SHA-256.
+
+Nothing is lost by a mistake (SPEC §7): a folder that already holds extracts is refused
+unless `force` is given; then its `dt=*` folders are replaced, so no stale day stays behind.
+`generated_here(out)` tells whether everything in a folder is an earlier run's untouched
+output (the demo relies on it to rerun without `--force`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -332,12 +339,14 @@ def generate(
     end_date: date,
     seed: int = 7,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> GenerateResult:
     """Write a synthetic landing zone for `[end_date - days + 1, end_date]` under `out`.
 
-    Side effects: removes every existing `dt=*` folder under `out`, then writes one folder per
-    day (files renamed into place, `_SUCCESS` last). Idempotent: the same arguments give
-    byte-identical files, whatever was there before.
+    Side effects: writes one folder per day (files renamed into place, `_SUCCESS` last) and
+    `.cxn-generated.json`. A folder that holds extracts already is refused, unless `force`:
+    then its `dt=*` folders are removed first. Deterministic: the same arguments give
+    byte-identical files.
     """
     if sellers < 1:
         raise CxnError(f"--sellers must be at least 1, not {sellers}")
@@ -349,12 +358,15 @@ def generate(
     first_date = end_date - timedelta(days=days - 1)
     out = Path(out)
 
+    _prepare(out, force=force)
     world = _World(first_date, days, sellers, seed)
     say(f"simulating {sellers} sellers over {days} days ({first_date} .. {end_date})")
     tables = world.simulate(say)
     plan = _plan_malformed(tables, days, np.random.default_rng([seed, 99]))
 
+    _prepare(out, force=force)  # again: the folder may have changed while simulating
     _clear(out)
+    (out / GENERATED_MANIFEST).unlink(missing_ok=True)
     dt_dirs = [out / f"dt={first_date + timedelta(days=d)}" for d in range(days)]
     for d in dt_dirs:
         d.mkdir(parents=True, exist_ok=True)
@@ -378,8 +390,9 @@ def generate(
                 sum(1 for b in bad if not b.kind.endswith("_original")),
             )
             say(f"wrote {name}: {written:,} rows in {n_files} files")
-    for d in dt_dirs:
-        _write_bytes(d / "_SUCCESS", b"")
+        for d in dt_dirs:
+            writer.write(d / "_SUCCESS", b"")
+    _write_manifest(out, writer.written)
 
     malformed = sum(1 for b in rejects if not b.kind.endswith("_original"))
     result = GenerateResult(
@@ -1277,6 +1290,8 @@ class _World:
                 0,
             )
             afn = self.o_afn[e]
+            # As in marketplace reports, a cancelled line shows quantity 0 and no price.
+            live = status != 4
             return [
                 _fixed(self.o_ids[e]),
                 _fixed(self.s_ids[self.o_seller[e]]),
@@ -1286,9 +1301,9 @@ class _World:
                 _labels(afn.astype(np.int64), ("MFN", "AFN")),
                 _labels(self.k_line[self.o_sku[e]], [p[0] for p in PRODUCT_LINES]),
                 _fixed(self.k_text[self.o_sku[e]]),
-                _fmt_int(self.o_qty[e]),
-                _fmt_cents(self.k_cents[self.o_sku[e]]),
-                _labels(self.o_market[e], [mk.currency for mk in MARKETS]),
+                _fmt_int(np.where(live, self.o_qty[e], 0)),
+                _blank_unless(live, _fmt_cents(self.k_cents[self.o_sku[e]])),
+                _blank_unless(live, _labels(self.o_market[e], [mk.currency for mk in MARKETS])),
                 _blank_unless(~afn, _fmt_date(self.epoch // DAY + self.o_lsd[e])),
                 _blank_unless(~afn, _fmt_date(self.epoch // DAY + self.o_ldd[e])),
             ]
@@ -1551,7 +1566,7 @@ class _Defects:
 
 _CORRUPT = {
     "orders": _Defects("purchased_at", "sku", "quantity", ("order_status", "shipped?"),
-                       ("quantity", "0"), "seller_id"),
+                       ("quantity", "-1"), "seller_id"),
     "shipments": _Defects("ship_confirmed_at", "carrier", "carrier"),
     "cancellations": _Defects("cancelled_at", "initiated_by", "initiated_by",
                               ("initiated_by", "carrier")),
@@ -1669,11 +1684,16 @@ class _Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate-writer")
         self._pending: deque[Future[None]] = deque()
         self._max_pending = max_pending  # bounds the memory held by queued files
+        self.written: dict[Path, str] = {}  # every file written, with its SHA-256
 
     def write(self, path: Path, data: bytes) -> None:
-        self._pending.append(self._pool.submit(_write_bytes, path, data))
+        self._pending.append(self._pool.submit(self._write, path, data))
         while len(self._pending) > self._max_pending:
             self._pending.popleft().result()
+
+    def _write(self, path: Path, data: bytes) -> None:
+        _write_bytes(path, data)
+        self.written[path] = hashlib.sha256(data).hexdigest()
 
     def __enter__(self) -> _Writer:
         return self
@@ -1693,9 +1713,51 @@ def _write_bytes(path: Path, data: bytes | memoryview) -> None:
     os.replace(tmp, path)
 
 
-def _clear(out: Path) -> None:
+# What `generate` wrote last in a folder: {"files": {"dt=.../orders.csv": sha256, ...}}.
+GENERATED_MANIFEST = ".cxn-generated.json"
+
+
+def _extract_files(out: Path) -> list[Path]:
+    """Every file in the folder's `dt=*` day folders (extracts and markers)."""
+    return sorted(p for p in out.glob("dt=*/*") if p.is_file() or p.is_symlink())
+
+
+def _prepare(out: Path, *, force: bool) -> None:
+    """Refuse a folder holding extracts (unless `force`) before anything is simulated."""
     if out.exists() and not out.is_dir():
         raise CxnError(f"{out} exists and is not a directory")
+    existing = _extract_files(out) if out.is_dir() else []
+    if existing and not force:
+        days = len({p.parent for p in existing})
+        raise CxnError(
+            f"{out} already holds extracts ({days} day folder{'s' if days > 1 else ''}, "
+            f"such as {existing[0].relative_to(out)}); generate never replaces extracts it "
+            "did not write in this run: choose another --out, or add --force to replace them"
+        )
+
+
+def generated_here(out: Path) -> bool:
+    """True when every extract under `out` is an untouched file of an earlier `generate`."""
+    try:
+        listed = json.loads((out / GENERATED_MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    for path in _extract_files(out):
+        name = path.relative_to(out).as_posix()
+        if path.is_symlink() or name not in listed:
+            return False
+        if hashlib.sha256(path.read_bytes()).hexdigest() != listed[name]:
+            return False
+    return True
+
+
+def _write_manifest(out: Path, written: dict[Path, str]) -> None:
+    files = {p.relative_to(out).as_posix(): digest for p, digest in sorted(written.items())}
+    text = json.dumps({"files": files}, indent=0, sort_keys=True) + "\n"
+    _write_bytes(out / GENERATED_MANIFEST, text.encode())
+
+
+def _clear(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for stale in sorted(out.glob("dt=*")):
         if stale.is_dir():

@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import io
 import logging
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -37,8 +38,11 @@ from pipeline.schema import (
     DATASETS,
     DATE,
     DECIMAL,
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
     FILE_SUFFIXES,
     INT,
+    MAX_FIELD_BYTES,
     STR,
     TIMESTAMP,
     Column,
@@ -48,6 +52,12 @@ from pipeline.settings import Settings
 from pipeline.warehouse import first_row, mark_superseded, open_warehouse, transaction
 
 log = logging.getLogger(__name__)
+
+# Python's CSV reader refuses fields over 128 KB by default; SPEC §2 lets any field up to
+# 10 MB load. Longer fields still parse (so their row is rejected with its reason, not
+# the whole day), up to a bound that keeps one record from taking the machine's memory.
+_CSV_FIELD_LIMIT = 16 * MAX_FIELD_BYTES
+csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
 
 # The unparsed input of one file, as a relation named `_in_<dataset>`:
 # `_line, _raw, _fields_error` and one VARCHAR column per dataset column.
@@ -118,12 +128,12 @@ def _check_header(ds: Dataset, rel: str, header: list[str]) -> None:
 
 def _read_csv_text(ds: Dataset, path: Path, rel: str) -> pa.Table:
     """Parse a CSV (optionally gzipped) into text columns, one row per record."""
-    raw_bytes = path.read_bytes()
+    raw_bytes = _read_bytes(path, rel)
     if path.name.endswith(".gz"):
         try:
             raw_bytes = gzip.decompress(raw_bytes)
-        except (OSError, EOFError) as exc:
-            raise LoadError(f"{rel}: not a readable gzip file ({exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LoadError(f"{rel}: not a readable gzip file ({_first_line(exc)})") from None
     try:
         text = raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -178,6 +188,13 @@ def _read_csv_text(ds: Dataset, path: Path, rel: str) -> pa.Table:
     return pa.table(columns)
 
 
+def _read_bytes(path: Path, rel: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"{rel}: cannot read the file ({exc.strerror or exc})") from None
+
+
 def _format_record(fields: list[str]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(fields)
@@ -188,30 +205,28 @@ def _stage_input(con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: s
     """Make the file's records available as relation `_in_<dataset>`; return its name."""
     name = f"_in_{ds.name}"
     if path.name.endswith(".parquet"):
+        source = f"read_parquet({_sql_str(str(path))}, file_row_number = true)"
         try:
-            cols = {
-                r[0]
-                for r in con.execute("select name from parquet_schema(?)", [str(path)]).fetchall()
+            types = {
+                str(r[0]): str(r[1])
+                for r in con.execute(f"describe select * from {source}").fetchall()
             }
         except duckdb.Error as exc:
             raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
-        _check_header(ds, rel, [c for c in cols if c != "schema"])
+        types.pop("file_row_number", None)
+        _check_header(ds, rel, list(types))
         selects = [
             "cast(file_row_number + 1 as integer) as _line",
             "null::varchar as _fields_error",
         ]
-        present = [c.name for c in ds.columns if c.name in cols]
-        raw_expr = " || ',' || ".join(
-            f"coalesce(cast({_ident(c)} as varchar), '')" for c in present
-        )
+        text = {c.name: _parquet_text(c.name, types[c.name]) for c in ds.columns if c.name in types}
+        raw_expr = " || ',' || ".join(f"coalesce({expr}, '')" for expr in text.values())
         selects.append(f"{raw_expr} as _raw")
         for c in ds.columns:
-            expr = f"cast({_ident(c.name)} as varchar)" if c.name in cols else "null::varchar"
-            selects.append(f"{expr} as {_ident(c.name)}")
+            selects.append(f"{text.get(c.name, 'null::varchar')} as {_ident(c.name)}")
         try:
             con.execute(
-                f"create or replace temp table {name} as select {', '.join(selects)} "
-                f"from read_parquet({_sql_str(str(path))}, file_row_number = true)"
+                f"create or replace temp table {name} as select {', '.join(selects)} from {source}"
             )
         except duckdb.Error as exc:
             raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
@@ -219,6 +234,20 @@ def _stage_input(con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: s
         table = _read_csv_text(ds, path, rel)
         con.register(name, table)
     return name
+
+
+def _parquet_text(column: str, duckdb_type: str) -> str:
+    """SQL for a parquet column's value as text, validated like a CSV field afterwards.
+
+    A typed timestamp is a point in time already: one with a zone is shown in UTC with
+    its offset, one without is taken as UTC (SPEC §1: time is UTC throughout).
+    """
+    col = _ident(column)
+    if duckdb_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"cast({col} as varchar)"
+    if duckdb_type.startswith("TIMESTAMP"):
+        return f"cast({col} as varchar) || 'Z'"
+    return f"cast({col} as varchar)"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -229,13 +258,28 @@ def _first_line(exc: BaseException) -> str:
 # Validation SQL, generated from the dataset contract
 
 _INTEGER_RE = r"^\s*[+-]?[0-9]+\s*$"
+# At most DECIMAL_SCALE decimals and what DECIMAL_PRECISION leaves for the integer part:
+# anything more could only be stored rounded, so it is a rejected row (SPEC §2).
 _DECIMAL_RE = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*$"
+_DECIMAL_FITS_RE = (
+    rf"^\s*[+-]?0*[0-9]{{0,{DECIMAL_PRECISION - DECIMAL_SCALE}}}"
+    rf"(\.[0-9]{{0,{DECIMAL_SCALE}}}0*)?\s*$"
+)
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# ISO 8601 with `Z` or an explicit offset; words such as `epoch` or `infinity`, which
+# DuckDB's own cast would take, are not timestamps (SPEC §2).
+_TIMESTAMP_RE = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+)
+# Microseconds are what a TIMESTAMP keeps; a finer, non-zero fraction would be cut off.
+_SUB_MICROSECOND_RE = r"\.[0-9]{6}0*[1-9]"
 
 _KIND_LABEL = {
     INT: "an integer",
     DECIMAL: "a decimal number",
     DATE: "a date (YYYY-MM-DD)",
-    TIMESTAMP: "an ISO 8601 timestamp",
+    TIMESTAMP: "an ISO 8601 timestamp with Z or a UTC offset",
     BOOL: "a boolean (true/false)",
 }
 
@@ -253,20 +297,63 @@ def _parsed(col: Column) -> str:
     if col.kind == DECIMAL:
         return (
             f"case when regexp_matches({v}, '{_DECIMAL_RE}') "
-            f"then try_cast({v} as decimal(18,2)) end"
+            f"and regexp_matches({v}, '{_DECIMAL_FITS_RE}') "
+            f"then try_cast({v} as {col.sql_type}) end"
         )
     if col.kind == DATE:
-        return f"cast(try_strptime({v}, '%Y-%m-%d') as date)"
+        return (
+            f"case when regexp_matches({v}, '{_DATE_RE}') "
+            f"then cast(try_strptime({v}, '%Y-%m-%d') as date) end"
+        )
     if col.kind == TIMESTAMP:
-        return f"(try_cast({v} as timestamptz) at time zone 'UTC')"
+        return (
+            f"case when regexp_matches({v}, '{_TIMESTAMP_RE}') "
+            f"and not regexp_matches({v}, '{_SUB_MICROSECOND_RE}') "
+            f"then (try_cast({v} as timestamptz) at time zone 'UTC') end"
+        )
     if col.kind == BOOL:
         return f"case lower(trim({v})) when 'true' then true when 'false' then false end"
     raise ValueError(col.kind)
 
 
+def _not_kind_reason(col: Column) -> str:
+    """Why a value of the column's kind did not parse, as SQL (the common case first)."""
+    label = f"column {col.name}: "
+    generic = (
+        f"{_sql_str(label)} || {_quoted_value(col)} || "
+        f"{_sql_str(' is not ' + _KIND_LABEL[col.kind])}"
+    )
+    v = _value(col)
+    if col.kind == DECIMAL:
+        return (
+            f"case when regexp_matches({v}, '{_DECIMAL_RE}') "
+            f"and not regexp_matches({v}, '{_DECIMAL_FITS_RE}') then "
+            f"{_sql_str(label)} || {_quoted_value(col)} || "
+            + _sql_str(
+                f" has more than {DECIMAL_SCALE} decimals or "
+                f"{DECIMAL_PRECISION - DECIMAL_SCALE} digits before the point, "
+                "so it cannot be kept as sent"
+            )
+            + f" else {generic} end"
+        )
+    if col.kind == TIMESTAMP:
+        return (
+            f"case when regexp_matches({v}, '{_SUB_MICROSECOND_RE}') then "
+            f"{_sql_str(label)} || {_quoted_value(col)} || "
+            + _sql_str(" is finer than a microsecond, so it cannot be kept as sent")
+            + f" else {generic} end"
+        )
+    return generic
+
+
 def _quoted_value(col: Column) -> str:
     """SQL for `'<value as given>'`, shortened, for use inside a reason."""
-    return f"'''' || left(src.{_ident(col.name)}, 60) || ''''"
+    return _quoted(f"src.{_ident(col.name)}")
+
+
+def _quoted(expr: str) -> str:
+    """SQL for the text of `expr` in quotes, shortened to 60 characters."""
+    return f"'''' || left({expr}, 60) || ''''"
 
 
 def _column_checks(ds: Dataset) -> list[tuple[str, str]]:
@@ -274,14 +361,35 @@ def _column_checks(ds: Dataset) -> list[tuple[str, str]]:
     checks: list[tuple[str, str]] = []
     for col in ds.columns:
         v, p, label = _value(col), f"p_{col.name}", f"column {col.name}"
+        checks.append(
+            (
+                f"strlen({v}) > {MAX_FIELD_BYTES}",
+                f"{_sql_str(label + ': ')} || strlen({v}) || "
+                f"{_sql_str(f' bytes, longer than the {MAX_FIELD_BYTES:,} a field may have')}",
+            )
+        )
         if not col.allows_null and col.null_when is None:
             checks.append((f"{v} is null", _sql_str(f"{label}: empty, but a value is required")))
         if col.kind != STR:
+            checks.append((f"{v} is not null and {p} is null", _not_kind_reason(col)))
+        if col.pattern and col.separator:
+            item = (
+                f"list_filter(string_split({v}, {_sql_str(col.separator)}), "
+                f"lambda item: not regexp_full_match(trim(item), {_sql_str(col.pattern)}))[1]"
+            )
             checks.append(
                 (
-                    f"{v} is not null and {p} is null",
+                    f"{v} is not null and {item} is not null",
+                    f"{_sql_str(label + ': ')} || {_quoted(f'trim({item})')} || "
+                    f"{_sql_str(' is not ' + col.pattern_label)}",
+                )
+            )
+        elif col.pattern:
+            checks.append(
+                (
+                    f"{v} is not null and not regexp_full_match({v}, {_sql_str(col.pattern)})",
                     f"{_sql_str(label + ': ')} || {_quoted_value(col)} || "
-                    f"{_sql_str(' is not ' + _KIND_LABEL[col.kind])}",
+                    f"{_sql_str(' is not ' + col.pattern_label)}",
                 )
             )
         if col.enum:
@@ -503,7 +611,7 @@ def load_day(settings: Settings, load_date: date) -> LoadResult:
     if not folder.is_dir():
         raise LoadError(f"{folder}: no extracts for {load_date} (folder does not exist)")
 
-    with open_warehouse(settings.warehouse) as con:
+    with open_warehouse(settings.warehouse, create=True) as con:
         try:
             return _load(con, settings, folder, load_date)
         except LoadError as exc:

@@ -6,19 +6,42 @@ tables from it, and the generator writes exactly these columns.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Column kinds. `timestamp` is ISO 8601 UTC in the file, TIMESTAMP (UTC) in the warehouse.
 STR, INT, DECIMAL, DATE, TIMESTAMP, BOOL = "str", "int", "decimal", "date", "timestamp", "bool"
 
+# Values are kept as sent (SPEC §2): an amount keeps every decimal it has, up to
+# DECIMAL_SCALE of them (more is a rejected row, never a rounded value).
+DECIMAL_PRECISION, DECIMAL_SCALE = 38, 10
+
 SQL_TYPES = {
     STR: "VARCHAR",
     INT: "INTEGER",
-    DECIMAL: "DECIMAL(18,2)",
+    DECIMAL: f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
     DATE: "DATE",
     TIMESTAMP: "TIMESTAMP",
     BOOL: "BOOLEAN",
 }
+
+# Any field up to this many bytes loads (SPEC §2); a longer one is a rejected row.
+MAX_FIELD_BYTES = 10 * 1024 * 1024
+
+# Patterns are matched against the whole value, in Python (`re.fullmatch`) and in DuckDB
+# (`regexp_full_match`, RE2): keep them to the syntax both share.
+#
+# A seller id names files (its newsletter's PDF), so it is a plain file name: 1-64 ASCII
+# letters, digits, '.', '_', '-', starting with a letter or digit (never '.', '..', '/').
+SELLER_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+# One email address: `local@domain`, no spaces. The local part is RFC 5322's dot-atom
+# text (nothing that could end an address or a header: no spaces, quotes, commas,
+# angle brackets); the domain has two or more dot-separated labels of letters, digits
+# and inner hyphens.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_ADDRESS_PATTERN = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@" + _LABEL + r"(\." + _LABEL + r")+"
+# `email` holds one or more addresses separated by ';' (spaces around a ';' are allowed).
+EMAIL_SEPARATOR = ";"
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,11 @@ class Column:
     max_value: float | None = None
     # NULL allowed only when another column has one of these values (AFN promise dates).
     null_when: tuple[str, tuple[str, ...]] | None = None
+    # A text value must match this pattern as a whole (`pattern_label` says what it is
+    # in a reject reason); with `separator`, each item of the separated list must.
+    pattern: str | None = None
+    pattern_label: str = ""
+    separator: str | None = None
 
     @property
     def allows_null(self) -> bool:
@@ -109,9 +137,20 @@ DATASETS: dict[str, Dataset] = {
             "sellers",
             key=("seller_id",),
             columns=(
-                Column("seller_id"),
+                Column(
+                    "seller_id",
+                    pattern=SELLER_ID_PATTERN,
+                    pattern_label="a seller id (1-64 letters, digits, '.', '_', '-', "
+                    "starting with a letter or digit)",
+                ),
                 Column("seller_name"),
-                Column("email"),
+                Column(
+                    "email",
+                    pattern=EMAIL_ADDRESS_PATTERN,
+                    pattern_label="an email address (local@domain, no spaces, a domain of "
+                    "two or more labels)",
+                    separator=EMAIL_SEPARATOR,
+                ),
                 Column("marketplace"),
                 Column("registered_date", DATE),
                 LAST_UPDATED,
@@ -129,9 +168,11 @@ DATASETS: dict[str, Dataset] = {
                 Column("fulfillment_channel", enum=CHANNELS),
                 Column("product_line"),
                 Column("sku"),
-                Column("quantity", INT, min_value=1),
-                Column("item_price", DECIMAL, min_value=0),
-                Column("currency"),
+                # 0 is valid: marketplace reports show it on cancelled lines, and those
+                # lines may have no price or currency either.
+                Column("quantity", INT, min_value=0),
+                Column("item_price", DECIMAL, optional=True, min_value=0),
+                Column("currency", optional=True),
                 Column("latest_ship_date", DATE, null_when=_AFN_ONLY),
                 Column("latest_delivery_date", DATE, null_when=_AFN_ONLY),
             ),
@@ -253,3 +294,16 @@ DATASETS: dict[str, Dataset] = {
 DATASET_ORDER: tuple[str, ...] = tuple(DATASETS)
 
 FILE_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+
+
+def split_list(value: str, separator: str = EMAIL_SEPARATOR) -> list[str]:
+    """The items of a separated value (`email`), spaces around separators removed."""
+    return [item.strip() for item in value.split(separator)]
+
+
+def invalid_address(value: str) -> str | None:
+    """The first item of an `email` value that is not an address, or None when all are."""
+    for item in split_list(value):
+        if not re.fullmatch(EMAIL_ADDRESS_PATTERN, item):
+            return item
+    return None

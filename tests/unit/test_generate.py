@@ -139,9 +139,10 @@ def test_one_folder_per_day_each_with_success_marker_and_no_temporary_files(smal
     result, _ = small
     folders = sorted(p.name for p in result.out.iterdir())
     first = END - timedelta(days=SMALL["days"] - 1)
-    assert folders == [f"dt={first + timedelta(days=d)}" for d in range(SMALL["days"])]
+    days = [f"dt={first + timedelta(days=d)}" for d in range(SMALL["days"])]
+    assert folders == [".cxn-generated.json", *days]
     assert result.first_date == first and result.end_date == END
-    for folder in result.out.iterdir():
+    for folder in result.out.glob("dt=*"):
         assert (folder / "_SUCCESS").read_bytes() == b""
         names = {p.name for p in folder.iterdir()}
         assert names <= {"_SUCCESS"} | {f"{d}.csv" for d in DATASETS}, names
@@ -340,10 +341,10 @@ def test_csv_quoting_round_trips_commas_quotes_and_non_ascii(small, default) -> 
     assert any(not t.isascii() for t in texts)
 
 
-def test_rerun_removes_stale_folders_of_a_wider_earlier_run(tmp_path: Path) -> None:
+def test_forced_rerun_removes_stale_folders_of_a_wider_earlier_run(tmp_path: Path) -> None:
     generate(tmp_path, sellers=3, days=10, end_date=END + timedelta(days=5), seed=1)
     (tmp_path / "keep.txt").write_text("not ours")
-    result = generate(tmp_path, sellers=3, days=4, end_date=END, seed=1)
+    result = generate(tmp_path, sellers=3, days=4, end_date=END, seed=1, force=True)
     folders = sorted(p.name for p in tmp_path.glob("dt=*"))
     assert folders == [f"dt={END - timedelta(days=d)}" for d in (3, 2, 1, 0)]
     assert (tmp_path / "keep.txt").exists()

@@ -73,7 +73,7 @@ def test_each_broken_rule_is_rejected_with_its_line_and_column(settings):
         "O14,S1,2026-11-20T09:00:00Z,2026-11-20T09:00:00Z,unshipped,AFN,Toys,A,1,9.99,USD,,",
         "O14,S1,2026-11-20T09:00:00Z,2026-11-20T09:00:00Z,unshipped,AFN,Toys,A,1,9.99,USD,,",
         # 16: quantity below its range
-        "O16,S1,2026-11-20T09:00:00Z,2026-11-20T09:00:00Z,unshipped,AFN,Toys,A,0,9.99,USD,,",
+        "O16,S1,2026-11-20T09:00:00Z,2026-11-20T09:00:00Z,unshipped,AFN,Toys,A,-1,9.99,USD,,",
     ]
     write_raw(settings, DAY, "orders.csv", HEADER + "\n" + "\n".join(bad) + "\n")
     from dataclasses import replace
@@ -99,7 +99,7 @@ def test_each_broken_rule_is_rejected_with_its_line_and_column(settings):
     assert rejected[11] == "expected 13 fields as in the header, found 3"
     assert "appears with different values on lines 12, 13" in rejected[12]
     assert rejected[12] == rejected[13]
-    assert rejected[16] == "column quantity: '0' is outside >= 1"
+    assert rejected[16] == "column quantity: '-1' is outside >= 0"
     orders_file = next(f for f in result.files if f.dataset == "orders")
     assert (orders_file.records, orders_file.loaded, orders_file.rejected) == (16, 3, 12)
     assert orders_file.duplicates == 1
