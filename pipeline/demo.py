@@ -3,8 +3,9 @@
 Generates a synthetic marketplace ending yesterday, loads every day in order, builds the
 as-of dates the newsletter needs (each Sunday of the last 13 weeks and the last day),
 renders the last full week's newsletters and delivers them to the local outbox. The
-demo owns its warehouse: it starts from an empty one each time, so a rerun gives the
-same result, and it refuses to touch a warehouse it did not create.
+demo owns its landing zone and warehouse: it starts from empty ones each time, so a
+rerun gives the same result, and it refuses to touch extracts or a warehouse it did not
+create.
 """
 
 from __future__ import annotations
@@ -28,8 +29,21 @@ DEMO_SEED = 7
 TREND_WEEKS = 13
 
 
-def _claim_warehouse(settings: Settings) -> None:
-    """Delete a previous demo warehouse; refuse to delete anything else."""
+def _check_landing(settings: Settings) -> None:
+    """Refuse a landing zone holding anything but an earlier run's untouched extracts."""
+    from pipeline.generate import generated_here
+
+    landing = settings.landing_dir
+    if landing.is_dir() and any(landing.glob("dt=*/*")) and not generated_here(landing):
+        raise CxnError(
+            f"{landing} holds extracts the demo did not generate (or that changed since); "
+            "point the demo elsewhere with --landing or CXN_LANDING_DIR (or, if an older "
+            "demo wrote them, delete the folder yourself)"
+        )
+
+
+def _check_warehouse(settings: Settings) -> None:
+    """Refuse a warehouse that a demo did not create."""
     path = settings.warehouse
     if path.exists():
         with open_warehouse(path, read_only=True) as con:
@@ -43,9 +57,15 @@ def _claim_warehouse(settings: Settings) -> None:
                 f"{path} holds a warehouse the demo did not create; "
                 "point the demo elsewhere with --warehouse or CXN_WAREHOUSE"
             )
+
+
+def _reset_warehouse(settings: Settings) -> None:
+    """Replace a previous demo warehouse (checked by `_check_warehouse`) by an empty one."""
+    path = settings.warehouse
+    if path.exists():
         path.unlink()
         path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    with open_warehouse(path) as con:
+    with open_warehouse(path, create=True) as con:
         con.execute(
             "create table ops.demo_runs (started_at timestamp, end_date date, sellers integer)"
         )
@@ -73,10 +93,20 @@ def run_demo(
     # The demo delivers to the local outbox, whatever CXN_SMTP_URL says.
     settings = replace(settings, smtp_url=None)
 
+    # Both checks before anything is written: a refusal leaves everything as it was.
+    _check_landing(settings)
+    _check_warehouse(settings)
     say(f"1/5 generating {sellers} sellers, {first} to {end}, into {settings.landing_dir}")
-    generate(settings.landing_dir, sellers=sellers, days=days, end_date=end, seed=DEMO_SEED)
+    generate(
+        settings.landing_dir,
+        sellers=sellers,
+        days=days,
+        end_date=end,
+        seed=DEMO_SEED,
+        force=True,  # only the output of an earlier generate, checked above
+    )
 
-    _claim_warehouse(settings)
+    _reset_warehouse(settings)
     with open_warehouse(settings.warehouse) as con:
         con.execute("insert into ops.demo_runs values (now()::timestamp, ?, ?)", [end, sellers])
     trend_start = week.as_of - timedelta(weeks=TREND_WEEKS - 1)

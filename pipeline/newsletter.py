@@ -39,6 +39,7 @@ from pipeline.context import (
     seller_context,
 )
 from pipeline.errors import CxnError, NotBuiltError
+from pipeline.paths import UnsafeNameError, child
 from pipeline.settings import TEMPLATES_DIR, Settings
 from pipeline.warehouse import first_row, is_built, open_warehouse
 from pipeline.weeks import IsoWeek
@@ -163,6 +164,24 @@ class RenderResult:
     week: IsoWeek
     folder: Path
     newsletters: list[Rendered] = field(default_factory=list)
+    # Sellers whose newsletter could not be written, with the reason.
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewsletterFiles:
+    html: Path
+    pdf: Path
+    defective_orders_csv: Path
+
+
+def newsletter_files(folder: Path, seller_id: str) -> NewsletterFiles:
+    """Where a seller's newsletter is written; the seller id is checked to name a file."""
+    return NewsletterFiles(
+        html=child(folder, f"{seller_id}.html"),
+        pdf=child(folder, f"{seller_id}.pdf"),
+        defective_orders_csv=child(folder, f"{seller_id}.defective-orders.csv"),
+    )
 
 
 def latest_recipients(con: duckdb.DuckDBPyConnection, seller_id: str) -> list[str]:
@@ -192,7 +211,15 @@ def render_week(
     bound, so sellers are spread over `workers` processes (default: one per core).
     """
     folder = settings.newsletter_dir(str(week))
-    targets = week_sellers(settings, week, sellers)
+    failed: dict[str, str] = {}
+    targets = []
+    for seller_id in week_sellers(settings, week, sellers):
+        try:
+            newsletter_files(folder, seller_id)
+            targets.append(seller_id)
+        except UnsafeNameError as exc:  # a warehouse loaded before the seller id rule
+            failed[seller_id] = str(exc)
+            log.error("not rendered seller=%r week=%s: %s", seller_id, week, exc)
 
     workers = workers or min(os.cpu_count() or 1, max(1, len(targets) // 8))
     results: list[tuple[Rendered, dict[str, Any]]] = []
@@ -210,8 +237,14 @@ def render_week(
                     progress(f"rendered {len(results)}/{len(targets)}")
         results.sort(key=lambda r: r[0].seller_id)
     _merge_manifest(folder, week, [entry for _, entry in results])
-    log.info("rendered week=%s newsletters=%d folder=%s", week, len(results), folder)
-    return RenderResult(week, folder, [r for r, _ in results])
+    log.info(
+        "rendered week=%s newsletters=%d failed=%d folder=%s",
+        week,
+        len(results),
+        len(failed),
+        folder,
+    )
+    return RenderResult(week, folder, [r for r, _ in results], failed)
 
 
 @contextlib.contextmanager
@@ -256,20 +289,20 @@ def _render_batch(
             context["page_size"] = settings.paper_size
             html = render_html(context, env)
             pdf = render_pdf(html)
-            html_path = folder / f"{seller_id}.html"
-            pdf_path = folder / f"{seller_id}.pdf"
+            files = newsletter_files(folder, seller_id)
+            html_path, pdf_path = files.html, files.pdf
             write_atomic(html_path, html.encode("utf-8"))
             write_atomic(pdf_path, pdf)
             sha = hashlib.sha256(pdf).hexdigest()
             csv_path: Path | None = None
             if context["odr"]["defective_total"]:
                 # The document lists the first rows; the attachment has every one.
-                csv_path = folder / f"{seller_id}.defective-orders.csv"
+                csv_path = files.defective_orders_csv
                 write_atomic(
                     csv_path, csv_bytes(defective_orders_csv_rows(con, seller_id, week.as_of))
                 )
             else:
-                (folder / f"{seller_id}.defective-orders.csv").unlink(missing_ok=True)
+                files.defective_orders_csv.unlink(missing_ok=True)
             entry = {
                 "seller_id": seller_id,
                 "seller_name": context["seller"]["name"],

@@ -48,6 +48,8 @@ def publish_snapshot(settings: Settings) -> Snapshot:
     build ran, after it).
     """
     started = time.perf_counter()
+    # The warehouse must be there and free: checked (with a clear line) before the copy.
+    connect(settings.warehouse, read_only=True).close()
     target = settings.analytics_path
     target.parent.mkdir(parents=True, exist_ok=True)
     # Publishes are serialised (the duckdb_writer pool, or one CLI at a time), so files of
@@ -55,7 +57,7 @@ def publish_snapshot(settings: Settings) -> Snapshot:
     for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
         leftover.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con = connect(tmp)
+    con = connect(tmp, create=True)
     tables: dict[str, int] = {}
     try:
         con.execute(f"attach '{_sql_path(settings.warehouse)}' as warehouse (read_only)")

@@ -8,6 +8,7 @@ and `ref` (reference data from `reference/`, reloaded by every build).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.schema import DATASETS
+from pipeline.errors import CxnError
+from pipeline.schema import DATASETS, DECIMAL
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +82,53 @@ create table if not exists ops.newsletter_outbox (
 """
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (created on first use) with the session pinned to UTC."""
-    if not read_only:
+class WarehouseLockedError(CxnError):
+    """Another process has the warehouse open (DuckDB lets one process write it)."""
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def connect(
+    path: Path, *, read_only: bool = False, create: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the session pinned to UTC.
+
+    Only `create=True` (loading, a backfill, the demo) may start a new warehouse file:
+    anywhere else a path with no warehouse is a mistyped path, and opening it would look
+    like a fresh start (every newsletter unsent, nothing loaded).
+    """
+    if not path.is_file():
+        if path.exists():
+            raise CxnError(f"{path}: not a warehouse file (it is a folder or a device)")
+        if not create:
+            raise CxnError(
+                f"{path}: no warehouse there; check --warehouse or CXN_WAREHOUSE "
+                "(only `cxn load`, `cxn run` and `cxn demo` create a warehouse)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise _open_error(path, exc) from None
     # Timestamps are stored as UTC TIMESTAMP; casting timestamptz input must not depend
     # on the machine's time zone.
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
     return con
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> CxnError:
+    text = str(exc)
+    if "lock" not in text.lower():
+        return CxnError(f"{path}: cannot open the warehouse ({text.strip().splitlines()[0]})")
+    holder = _LOCK_HOLDER.search(text)
+    who = f" (PID {holder['pid']}, {holder['program']})" if holder else ""
+    return WarehouseLockedError(
+        f"{path}: the warehouse is in use by another process{who}; DuckDB lets one process "
+        "open it for writing. Analysts query the snapshot (analytics.duckdb beside it, or "
+        "CXN_ANALYTICS_DB), never this file; otherwise wait for that process or stop it"
+    )
 
 
 def init(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,16 +139,33 @@ def init(con: duckdb.DuckDBPyConnection) -> None:
         cols = [f"{c.name} {c.sql_type}" for c in ds.columns]
         cols += [f"{name} {ddl}" for name, ddl in RAW_LINEAGE]
         con.execute(f"create table if not exists raw.{ds.name} ({', '.join(cols)})")
-        has_superseded = scalar(
-            con,
-            "select count(*) from duckdb_columns() where schema_name = 'raw' "
-            "and table_name = ? and column_name = '_superseded_on'",
-            [ds.name],
-        )
-        if not has_superseded:  # a warehouse from before the column existed
-            con.execute(f"alter table raw.{ds.name} add column _superseded_on date")
-            mark_superseded(con, ds.name, ds.key[0], None)
+        _upgrade_raw_table(con, ds.name)
     con.execute(OPS_DDL)
+
+
+def _upgrade_raw_table(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """Bring a raw table of an older warehouse to the contract's columns and types.
+
+    Only widening changes happen here (a new column, a decimal with more digits), so every
+    value already loaded stays as it was.
+    """
+    ds = DATASETS[dataset]
+    have = dict(
+        con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where schema_name = 'raw' and table_name = ?",
+            [dataset],
+        ).fetchall()
+    )
+    for col in ds.columns:
+        if col.name not in have:
+            con.execute(f"alter table raw.{dataset} add column {col.name} {col.sql_type}")
+        elif col.kind == DECIMAL and have[col.name] != col.sql_type:
+            log.info("widening raw.%s.%s to %s", dataset, col.name, col.sql_type)
+            con.execute(f"alter table raw.{dataset} alter {col.name} type {col.sql_type}")
+    if "_superseded_on" not in have:  # a warehouse from before the column existed
+        con.execute(f"alter table raw.{dataset} add column _superseded_on date")
+        mark_superseded(con, dataset, ds.key[0], None)
 
 
 def mark_superseded(
@@ -145,9 +201,11 @@ def mark_superseded(
 
 
 @contextmanager
-def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to an initialised warehouse, closed on exit."""
-    con = connect(path, read_only=read_only)
+def open_warehouse(
+    path: Path, *, read_only: bool = False, create: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to an initialised warehouse, closed on exit (see `connect`)."""
+    con = connect(path, read_only=read_only, create=create)
     try:
         if not read_only:
             init(con)

@@ -66,6 +66,10 @@ def test_load_build_render_send_through_the_cli(tmp_path: Path):
 
 
 def test_build_before_load_names_the_fix(tmp_path, capsys):
+    from pipeline.warehouse import open_warehouse
+
+    with open_warehouse(tmp_path / "w.duckdb", create=True):
+        pass  # a warehouse where another day was loaded, say
     code = main(["--warehouse", str(tmp_path / "w.duckdb"), "build", "--as-of", "2026-11-20"])
     assert code == 1
     assert "run `cxn load --date 2026-11-20` first" in capsys.readouterr().err

@@ -71,7 +71,7 @@ def week_built(settings):
 
 
 def test_render_refuses_a_week_that_is_not_built(settings):
-    with open_warehouse(settings.warehouse):
+    with open_warehouse(settings.warehouse, create=True):
         pass
     with pytest.raises(NotBuiltError, match="run `cxn build --as-of 2026-11-22` first"):
         render_week(settings, WEEK)
