@@ -126,13 +126,25 @@ def cx_weekly_newsletter() -> None:
             "sent": len(result.sent),
             "skipped": len(result.skipped),
             "failed": len(result.failed),
+            "sending": len(result.in_doubt),
         }
         print(f"{week} {batch[0]}..{batch[-1]}: {counts}")
-        if result.failed:
-            for seller_id, error in sorted(result.failed.items()):
-                print(f"not delivered: {seller_id}: {error}")
-            failed = ", ".join(sorted(result.failed))
-            raise RuntimeError(f"{len(result.failed)} newsletter(s) not delivered: {failed}")
+        # A seller that could not be rendered is also a failed send (no newsletter).
+        failed = {**result.failed, **rendered.failed}
+        for seller_id, error in sorted(failed.items()):
+            print(f"not delivered: {seller_id}: {error}")
+        for seller_id in result.in_doubt:
+            print(
+                f"left in sending: {seller_id}: an earlier try stopped during the send; "
+                "check the mail server's log, then resend with force_resend"
+            )
+        if result.config_error:
+            raise RuntimeError(result.config_error)
+        if failed or result.in_doubt:
+            shown = ", ".join(sorted([*failed, *result.in_doubt]))
+            raise RuntimeError(
+                f"{len(failed) + len(result.in_doubt)} newsletter(s) not delivered: {shown}"
+            )
         return counts
 
     @task(trigger_rule="all_done")

@@ -53,7 +53,13 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out_dir or settings.landing_dir
     end = args.end_date or _yesterday()
     result = generate(
-        out, sellers=args.sellers, days=args.days, end_date=end, seed=args.seed, progress=_progress
+        out,
+        sellers=args.sellers,
+        days=args.days,
+        end_date=end,
+        seed=args.seed,
+        progress=_progress,
+        force=args.force,
     )
     total = sum(result.rows.values())
     print(
@@ -144,8 +150,13 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.newsletter import render_week
 
     result = render_week(settings, args.week, args.seller or None, progress=_progress)
-    print(f"rendered {len(result.newsletters)} newsletters for {args.week} in {result.folder}")
-    return 0
+    print(
+        f"rendered {len(result.newsletters)} newsletters for {args.week} in {result.folder}"
+        + (f", {len(result.failed)} failed" if result.failed else "")
+    )
+    for seller, error in sorted(result.failed.items()):
+        print(f"  {seller}: {error}", file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
@@ -158,10 +169,22 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{args.week}: {len(result.sent)} sent {where}, {len(result.skipped)} already sent "
         f"(use --force to resend), {len(result.failed)} failed"
+        + (f", {len(result.in_doubt)} left in sending" if result.in_doubt else "")
     )
     for seller, error in sorted(result.failed.items()):
         print(f"  {seller}: {error}", file=sys.stderr)
-    return 1 if result.failed else 0
+    for seller, error in sorted(result.refused.items()):
+        print(f"  {seller}: sent, but {error}", file=sys.stderr)
+    if result.in_doubt:
+        print(
+            f"  left in sending by an interrupted run (perhaps sent; check the mail server's "
+            f"log, then `cxn send --week {args.week} --seller S --force`): "
+            + ", ".join(result.in_doubt),
+            file=sys.stderr,
+        )
+    if result.config_error:
+        raise CxnError(result.config_error)
+    return 1 if result.failed or result.in_doubt else 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -212,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=120)
     p.add_argument("--end-date", type=_date, help="last day (default: yesterday, UTC)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--force", action="store_true", help="replace the extracts already in the folder"
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("load", help="load one day's extracts (idempotent)")

@@ -2,9 +2,17 @@
 
 `send_week` reads the week's manifest (written by `render_week`), and for each seller:
 checks `ops.newsletter_outbox` first (a `sent` row means skip, unless `force`), builds a
-multipart message (plain text + HTML, PDF attached), hands it to the transport, and
-records the attempt. Sending is the one side effect that cannot be undone, so the outbox
-row is written right after each message, and one seller's failure never stops the others.
+multipart message (plain text + HTML, PDF attached), claims it (`sending`), hands it to
+the transport, and records the outcome (`sent` or `failed`). Sending is the one side
+effect that cannot be undone:
+
+* the claim is committed before the SMTP conversation starts and `sent` only after the
+  server accepted the message, so a run killed in between leaves `sending`, which a
+  rerun reports and resends only with `force` (the message may have gone out);
+* one seller's failure (no rendered PDF, an invalid or refused address, a 5xx reply) is
+  recorded as that seller's, and every other seller is still tried;
+* a configuration error (AUTH not offered, login refused, a TLS mismatch) is reported as
+  such and stops the run: no other seller could get through either.
 
 Transports: SMTP when `CXN_SMTP_URL` is set (`smtp://user:pass@host:587?starttls=true`,
 `smtps://...` for implicit TLS), otherwise `.eml` files in `{out}/outbox/`.
@@ -30,6 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pipeline.context import ACCOUNT_LABELS
 from pipeline.errors import CxnError
 from pipeline.newsletter import read_manifest, template_env, week_sellers, write_atomic
+from pipeline.paths import UnsafeNameError, child
+from pipeline.schema import invalid_address
 from pipeline.settings import Settings, mask_url
 from pipeline.warehouse import first_row, open_warehouse
 from pipeline.weeks import IsoWeek
@@ -37,9 +47,18 @@ from pipeline.weeks import IsoWeek
 log = logging.getLogger(__name__)
 
 
+# Recipients the server refused while it accepted the message for others:
+# address -> (code, reply), as smtplib reports them.
+Refused = dict[str, tuple[int, bytes]]
+
+
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage, recipients: list[str]) -> Refused: ...
     def close(self) -> None: ...
+
+
+class SmtpConfigError(CxnError):
+    """The SMTP settings do not fit the server: no seller's message can get through."""
 
 
 class EmlOutbox:
@@ -48,9 +67,9 @@ class EmlOutbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> None:
-        name = message["X-CXN-Newsletter"].replace("/", "_")
-        write_atomic(self.folder / f"{name}.eml", message.as_bytes())
+    def send(self, message: EmailMessage, recipients: list[str]) -> Refused:
+        write_atomic(child(self.folder, f"{message['X-CXN-Newsletter']}.eml"), message.as_bytes())
+        return {}
 
     def close(self) -> None:
         pass
@@ -75,27 +94,79 @@ class SmtpTransport:
         self.timeout = timeout
         self._conn: smtplib.SMTP | None = None
 
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
     def _connect(self) -> smtplib.SMTP:
         if self._conn is not None:
             return self._conn
         context = ssl.create_default_context()
-        conn: smtplib.SMTP
-        if self.implicit_tls:
-            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        else:
-            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.starttls:
-                conn.starttls(context=context)
-        if self.user:
-            conn.login(self.user, self.password or "")
+        conn: smtplib.SMTP | None = None
+        try:
+            if self.implicit_tls:
+                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.starttls:
+                    conn.starttls(context=context)
+            if self.user:
+                conn.login(self.user, self.password or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            if conn is not None:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    conn.close()
+            config = self._config_problem(exc)
+            if config:
+                raise SmtpConfigError(f"SMTP configuration: {config}") from exc
+            raise
         self._conn = conn
         return conn
 
-    def send(self, message: EmailMessage) -> None:
+    def _config_problem(self, exc: BaseException) -> str | None:
+        """What is wrong with the settings, when `exc` says the settings are wrong."""
+        reason = _describe(exc)
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            if "STARTTLS" in str(exc).upper():
+                return (
+                    f"the server {self.server} does not offer STARTTLS; remove starttls=true "
+                    "from CXN_SMTP_URL, or use smtps:// if the port expects TLS at once"
+                )
+            if "AUTH" in str(exc).upper():
+                return (
+                    f"the server {self.server} does not offer AUTH, but CXN_SMTP_URL has a "
+                    "user and password; add starttls=true if it offers AUTH only over TLS, "
+                    "or remove the credentials"
+                )
+            return f"the server {self.server} does not support what was asked ({reason})"
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return (
+                f"the server {self.server} refused the login of user {self.user!r} "
+                f"({exc.smtp_code}); check the user and password"
+            )
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return f"the TLS certificate of {self.server} is not trusted ({exc.verify_message})"
+        if isinstance(exc, ssl.SSLError):
+            mode = "smtps:// (TLS at once)" if self.implicit_tls else "STARTTLS"
+            return (
+                f"TLS with {self.server} failed ({reason}); CXN_SMTP_URL asks for {mode}: "
+                "check that the port expects it"
+            )
+        return None
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> Refused:
         try:
-            self._connect().send_message(message)
-        except (smtplib.SMTPServerDisconnected, ConnectionError, OSError):
-            self.close()  # the next send starts a fresh connection
+            return self._connect().send_message(message, to_addrs=recipients)
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 530:  # 5.7.0 authentication required
+                raise SmtpConfigError(
+                    f"SMTP configuration: the server {self.server} requires a login "
+                    f"({exc.smtp_code}); put user:password in CXN_SMTP_URL"
+                ) from exc
+            raise
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if not isinstance(exc, smtplib.SMTPResponseException):
+                self.close()  # the next send starts a fresh connection
             raise
 
     def close(self) -> None:
@@ -185,14 +256,15 @@ def is_transient(exc: BaseException) -> bool:
         return bool(codes) and all(400 <= code < 500 for code in codes)
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
-    return isinstance(exc, smtplib.SMTPServerDisconnected | OSError)
+    return _unreachable(exc)
 
 
 def _unreachable(exc: BaseException) -> bool:
-    """The server could not be reached at all (as opposed to answering with an error)."""
-    return isinstance(exc, smtplib.SMTPServerDisconnected | OSError) and not isinstance(
-        exc, smtplib.SMTPResponseException
-    )
+    """The server could not be reached, or dropped the connection (as opposed to answering
+    with an error). smtplib's own errors are OSErrors too: only the disconnect counts."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException | ssl.SSLError)
 
 
 def _describe(exc: BaseException) -> str:
@@ -202,17 +274,18 @@ def _describe(exc: BaseException) -> str:
 def send_with_retry(
     transport: Transport,
     message: EmailMessage,
+    recipients: list[str],
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[int, BaseException | None]:
-    """Send one message; returns (attempts made, the last error or None when sent)."""
+) -> tuple[int, BaseException | None, Refused]:
+    """Send one message; returns (attempts made, the last error or None when sent, the
+    recipients refused while others accepted it). A `SmtpConfigError` propagates."""
     for attempt in range(1, policy.attempts + 1):
         try:
-            transport.send(message)
-            return attempt, None
+            return attempt, None, transport.send(message, recipients)
         except (smtplib.SMTPException, OSError) as exc:
             if not is_transient(exc) or attempt == policy.attempts:
-                return attempt, exc
+                return attempt, exc, {}
             delay = policy.backoff_seconds * 2 ** (attempt - 1)
             log.info("transient send failure (%s); retrying in %.1fs", _describe(exc), delay)
             sleep(delay)
@@ -225,6 +298,18 @@ class SendResult:
     sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # Claimed by an earlier run that did not finish: perhaps sent, so not sent again
+    # without `force`.
+    in_doubt: list[str] = field(default_factory=list)
+    # Recipients the server refused while it accepted the message for the others.
+    refused: dict[str, str] = field(default_factory=dict)
+    # Set when the SMTP settings do not fit the server (the run stopped there).
+    config_error: str | None = None
+
+
+_OUTBOX_UPSERT = (
+    "insert or replace into ops.newsletter_outbox values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def send_week(
@@ -241,104 +326,180 @@ def send_week(
     """Send the week's rendered newsletters; skip what was already sent unless `force`.
 
     Side effects: one email per seller (SMTP or .eml) and its row in
-    `ops.newsletter_outbox`, written right after the seller's last attempt (`attempts`
-    counts every try, across runs). Idempotent without `force`: a rerun sends nothing
-    new, and retries only what failed.
+    `ops.newsletter_outbox`: `sending` (committed) before the SMTP conversation, then
+    `sent` or `failed` after the seller's last attempt (`attempts` counts every try,
+    across runs). Idempotent without `force`: a rerun sends nothing new, retries only
+    what failed, and leaves what is still `sending` (an interrupted run) to the operator.
     """
     policy = policy or RetryPolicy()
-    unreachable_in_a_row = 0
-    breaker_error = ""
-    entries = read_manifest(settings, week)
-    if sellers:
-        wanted = set(sellers)
-        missing = sorted(wanted - {e["seller_id"] for e in entries})
-        if missing:
-            raise CxnError(
-                f"no newsletter rendered for seller {missing[0]} in {week}; "
-                f"run `cxn render --week {week} --seller {missing[0]}` first"
-            )
-        entries = [e for e in entries if e["seller_id"] in wanted]
+    manifest = {e["seller_id"]: e for e in read_manifest(settings, week)}
+    # Every id asked for must be a seller of that week: a typo is an error, not a row.
+    wanted = week_sellers(settings, week, sellers) if sellers else sorted(manifest)
     folder = settings.newsletter_dir(str(week))
     result = SendResult(week)
+    unreachable_in_a_row = 0
+    stop_reason: str | None = None
     transport = transport or make_transport(settings)
     try:
         with open_warehouse(settings.warehouse) as con:
-            for i, entry in enumerate(entries, 1):
-                seller_id = entry["seller_id"]
+            for i, seller_id in enumerate(wanted, 1):
                 previous = first_row(
                     con,
                     "select status, attempts from ops.newsletter_outbox "
                     "where seller_id = ? and week = ?",
                     [seller_id, str(week)],
                 )
-                if previous and previous[0] == "sent" and not force:
+                status = previous[0] if previous else None
+                if status == "sent" and not force:
                     result.skipped.append(seller_id)
                     continue
-                attempts = previous[1] if previous else 0
-                pdf_path = folder / entry["pdf"]
-                error: str | None = None
-                message_id = None
-                if unreachable_in_a_row >= policy.breaker:
-                    error = f"not attempted: the SMTP server was unreachable ({breaker_error})"
-                elif not entry["recipients"]:
-                    attempts += 1
-                    error = f"seller {seller_id} has no email address"
-                else:
-                    csv_name = entry.get("defective_orders_csv")
-                    try:
-                        pdf = pdf_path.read_bytes()
-                        defects_csv = (folder / csv_name).read_bytes() if csv_name else None
-                    except OSError as exc:
-                        raise CxnError(
-                            f"{exc.filename}: rendered newsletter missing; "
-                            f"run `cxn render --week {week}` again"
-                        ) from exc
-                    message = build_message(settings, entry, week, pdf, attempts + 1, defects_csv)
-                    message_id = message["Message-ID"]
-                    tries, failure = send_with_retry(transport, message, policy, sleep)
-                    attempts += tries
-                    if failure is not None:
-                        error = _describe(failure)
-                        unreachable_in_a_row = (
-                            unreachable_in_a_row + 1 if _unreachable(failure) else 0
-                        )
-                        breaker_error = error
-                    else:
-                        unreachable_in_a_row = 0
-                con.execute(
-                    "insert or replace into ops.newsletter_outbox values "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
+                if status == "sending" and not force:
+                    result.in_doubt.append(seller_id)
+                    log.warning(
+                        "left in sending seller=%s week=%s: an earlier run stopped during its "
+                        "send; check the mail server's log, resend with force",
                         seller_id,
-                        str(week),
-                        week.as_of,
-                        ";".join(entry["recipients"]),
-                        "failed" if error else "sent",
-                        attempts,
-                        message_id,
-                        str(pdf_path),
-                        entry["pdf_sha256"],
-                        None if error else datetime.now(UTC).replace(tzinfo=None),
-                        error,
-                    ],
-                )
-                if error:
-                    result.failed[seller_id] = error
-                    log.warning("send failed seller=%s week=%s error=%s", seller_id, week, error)
+                        week,
+                    )
+                    continue
+                attempts = int(previous[1]) if previous else 0
+                entry = manifest.get(seller_id)
+                row = _OutboxRow(seller_id, week, entry, attempts)
+                if stop_reason:
+                    row.fail(con, stop_reason)
+                elif entry is None:
+                    row.fail(
+                        con,
+                        f"no newsletter rendered for seller {seller_id} in {week}; "
+                        f"run `cxn render --week {week} --seller {seller_id}`",
+                    )
+                elif not entry["recipients"]:
+                    row.fail(con, f"seller {seller_id} has no email address", tried=True)
+                elif bad := invalid_address(";".join(entry["recipients"])):
+                    row.fail(con, f"invalid email address {bad!r}", tried=True)
                 else:
+                    try:
+                        message = _message_for(settings, folder, entry, week, attempts + 1)
+                    except (OSError, UnsafeNameError) as exc:
+                        row.fail(con, _missing_file(exc, week, seller_id))
+                    else:
+                        row.claim(con, message["Message-ID"])
+                        try:
+                            tries, failure, refused = send_with_retry(
+                                transport, message, entry["recipients"], policy, sleep
+                            )
+                        except SmtpConfigError as exc:
+                            row.fail(con, str(exc), tries=1)
+                            result.config_error = str(exc)
+                            stop_reason = f"not attempted: {exc}"
+                        else:
+                            if failure is None:
+                                row.sent(con, tries, refused)
+                                unreachable_in_a_row = 0
+                                if refused:
+                                    result.refused[seller_id] = row.error or ""
+                            else:
+                                row.fail(con, _describe(failure), tries=tries)
+                                if _unreachable(failure):
+                                    unreachable_in_a_row += 1
+                                    if unreachable_in_a_row >= policy.breaker:
+                                        stop_reason = (
+                                            "not attempted: the SMTP server was unreachable "
+                                            f"({_describe(failure)})"
+                                        )
+                                else:
+                                    unreachable_in_a_row = 0
+                if row.status == "sent":
                     result.sent.append(seller_id)
+                else:
+                    result.failed[seller_id] = row.error or ""
+                    log.warning(
+                        "send failed seller=%s week=%s error=%s", seller_id, week, row.error
+                    )
                 if progress:
-                    progress(f"[{i}/{len(entries)}] {'failed' if error else 'sent'} {seller_id}")
+                    progress(f"[{i}/{len(wanted)}] {row.status} {seller_id}")
     finally:
         transport.close()
     log.info(
-        "sent week=%s sent=%d skipped=%d failed=%d",
+        "sent week=%s sent=%d skipped=%d failed=%d in_doubt=%d",
         week,
         len(result.sent),
         len(result.skipped),
         len(result.failed),
+        len(result.in_doubt),
     )
     return result
+
+
+def _message_for(
+    settings: Settings, folder: Path, entry: dict[str, Any], week: IsoWeek, attempt: int
+) -> EmailMessage:
+    """The seller's message, from the files the render wrote (names checked)."""
+    pdf = child(folder, entry["pdf"]).read_bytes()
+    csv_name = entry.get("defective_orders_csv")
+    defects_csv = child(folder, csv_name).read_bytes() if csv_name else None
+    return build_message(settings, entry, week, pdf, attempt, defects_csv)
+
+
+def _missing_file(exc: BaseException, week: IsoWeek, seller_id: str) -> str:
+    if isinstance(exc, OSError):
+        return (
+            f"{exc.filename}: rendered newsletter missing; "
+            f"run `cxn render --week {week} --seller {seller_id}` again"
+        )
+    return str(exc)
+
+
+@dataclass
+class _OutboxRow:
+    """One seller's row of `ops.newsletter_outbox` for the week, written as it changes."""
+
+    seller_id: str
+    week: IsoWeek
+    entry: dict[str, Any] | None
+    attempts: int
+    status: str = ""
+    message_id: str | None = None
+    error: str | None = None
+
+    def claim(self, con: Any, message_id: str) -> None:
+        """`sending`, committed before the SMTP conversation starts."""
+        self.message_id = message_id
+        self._write(con, "sending", None)
+
+    def sent(self, con: Any, tries: int, refused: Refused) -> None:
+        self.attempts += tries
+        error = None
+        if refused:
+            error = "refused by the server: " + ", ".join(
+                f"{addr} ({code} {reply.decode(errors='replace')})"
+                for addr, (code, reply) in sorted(refused.items())
+            )
+        self._write(con, "sent", error, sent_at=datetime.now(UTC).replace(tzinfo=None))
+
+    def fail(self, con: Any, error: str, *, tries: int = 0, tried: bool = False) -> None:
+        self.attempts += tries or int(tried)
+        self._write(con, "failed", error)
+
+    def _write(self, con: Any, status: str, error: str | None, sent_at: Any = None) -> None:
+        self.status, self.error = status, error
+        entry = self.entry or {}
+        con.execute(
+            _OUTBOX_UPSERT,
+            [
+                self.seller_id,
+                str(self.week),
+                self.week.as_of,
+                ";".join(entry.get("recipients") or []),
+                status,
+                self.attempts,
+                self.message_id,
+                entry.get("pdf"),
+                entry.get("pdf_sha256"),
+                sent_at,
+                error,
+            ],
+        )
 
 
 def smtp_url_from_connection(
@@ -377,7 +538,8 @@ class OutboxStatus:
 def outbox_status(
     settings: Settings, week: IsoWeek, sellers: list[str] | None = None
 ) -> OutboxStatus:
-    """How the week's newsletters stand: sent, failed, or not attempted at all."""
+    """How the week's newsletters stand: sent, failed, left in `sending` by an
+    interrupted run (perhaps sent: resend only with force), or not attempted at all."""
     wanted = week_sellers(settings, week, sellers)
     with open_warehouse(settings.warehouse, read_only=True) as con:
         rows = dict(
@@ -386,13 +548,11 @@ def outbox_status(
                 [str(week)],
             ).fetchall()
         )
-    counts = {"sellers": len(wanted), "sent": 0, "failed": 0, "missing": 0}
+    counts = {"sellers": len(wanted), "sent": 0, "failed": 0, "sending": 0, "missing": 0}
     undelivered = []
     for seller_id in wanted:
-        status = rows.get(seller_id)
-        if status == "sent":
-            counts["sent"] += 1
-            continue
-        counts["failed" if status else "missing"] += 1
-        undelivered.append(seller_id)
+        status = rows.get(seller_id) or "missing"
+        counts[status if status in counts else "failed"] += 1
+        if status != "sent":
+            undelivered.append(seller_id)
     return OutboxStatus(counts, undelivered)

@@ -10,7 +10,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-ERRORS = {"CxnError", "LoadError", "BuildError", "NotBuiltError"}
+
+
+def _error_classes() -> set[str]:
+    """CxnError and every class of pipeline/ that derives from it, however deep."""
+    bases: dict[str, set[str]] = {}
+    for path in (ROOT / "pipeline").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {b.id for b in node.bases if isinstance(b, ast.Name)}
+    errors = {"CxnError"}
+    while True:
+        more = {name for name, parents in bases.items() if parents & errors} - errors
+        if not more:
+            return errors
+        errors |= more
+
+
+ERRORS = _error_classes()
 
 
 def _fragments(node: ast.expr) -> list[str]:
@@ -32,7 +49,7 @@ def _raised_messages() -> list[tuple[str, str]]:
                 continue
             func = node.exc.func
             if isinstance(func, ast.Name) and func.id in ERRORS and node.exc.args:
-                parts = [p.strip(" :;,.(") for p in _fragments(node.exc.args[0])]
+                parts = [p.strip(" :;,.()") for p in _fragments(node.exc.args[0])]
                 key = max(parts, key=len, default="")
                 if key:
                     found.append((f"{path.name}:{node.lineno}", key))
@@ -43,6 +60,7 @@ MESSAGES = _raised_messages()
 
 
 def test_the_scan_finds_the_pipeline_errors():
+    assert {"LoadError", "BuildError", "NotBuiltError", "SmtpConfigError"} <= ERRORS
     assert len(MESSAGES) >= 30
 
 
