@@ -1122,7 +1122,7 @@ class _World:
 
         msgs = rng.choice([1, 2, 3], n_threads, p=[0.6, 0.28, 0.12])
         thread = np.repeat(np.arange(n_threads), msgs)
-        first = np.r_[0, np.cumsum(msgs)[:-1]]
+        first = np.cumsum(msgs) - msgs  # each thread's first message (none: empty)
         pos = np.arange(thread.size) - np.repeat(first, msgs)
         gap = np.where(pos == 0, 0, _gap(rng, thread.size, 2 * HOUR, 72 * HOUR))
         # Running sum of gaps within the thread.
