@@ -97,7 +97,7 @@ def find_file(folder: Path, dataset: str) -> Path | None:
     found = [p for p in found if p.is_file()]
     if len(found) > 1:
         names = " and ".join(p.name for p in found)
-        raise LoadError(f"{folder}: both {names}; keep one file per dataset")
+        raise LoadError(f"{folder.name}/{dataset}: both {names}; keep one file per dataset")
     return found[0] if found else None
 
 
@@ -352,8 +352,12 @@ def _quoted_value(col: Column) -> str:
 
 
 def _quoted(expr: str) -> str:
-    """SQL for the text of `expr` in quotes, shortened to 60 characters."""
-    return f"'''' || left({expr}, 60) || ''''"
+    """SQL for the text of `expr` in quotes, shortened to 60 characters, line breaks and
+    tabs shown as `\\n`, `\\r`, `\\t` (a reason is one line: it may end up in an error)."""
+    text = f"left({expr}, 60)"
+    for char, shown in ((10, "\\n"), (13, "\\r"), (9, "\\t")):
+        text = f"replace({text}, chr({char}), '{shown}')"
+    return f"'''' || {text} || ''''"
 
 
 def _column_checks(ds: Dataset) -> list[tuple[str, str]]:
