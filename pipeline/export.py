@@ -206,7 +206,5 @@ def seller_performance_report(
 
 def export_report(settings: Settings, seller_id: str, as_of: date) -> dict[str, Any]:
     """Open the warehouse read-only and build the report (no side effects)."""
-    if not settings.warehouse.exists():
-        raise NotBuiltError(f"{settings.warehouse}: no warehouse yet; load and build first")
     with open_warehouse(settings.warehouse, read_only=True) as con:
         return seller_performance_report(con, seller_id, as_of)

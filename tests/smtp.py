@@ -73,9 +73,10 @@ class FlakyInbox(Inbox):
 
 
 @contextmanager
-def smtp_server(inbox: Inbox | None = None) -> Iterator[Inbox]:
+def smtp_server(inbox: Inbox | None = None, **options: object) -> Iterator[Inbox]:
+    """A server on loopback; `options` go to aiosmtpd's SMTP (authenticator, auth_…)."""
     inbox = inbox or Inbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port, **options)
     controller.start()
     try:
         yield inbox
