@@ -364,7 +364,7 @@ def send_week(
                     continue
                 attempts = int(previous[1]) if previous else 0
                 entry = manifest.get(seller_id)
-                row = _OutboxRow(seller_id, week, entry, attempts)
+                row = _OutboxRow(seller_id, week, entry, attempts, folder)
                 if stop_reason:
                     row.fail(con, stop_reason)
                 elif entry is None:
@@ -458,6 +458,7 @@ class _OutboxRow:
     week: IsoWeek
     entry: dict[str, Any] | None
     attempts: int
+    folder: Path
     status: str = ""
     message_id: str | None = None
     error: str | None = None
@@ -494,7 +495,7 @@ class _OutboxRow:
                 status,
                 self.attempts,
                 self.message_id,
-                entry.get("pdf"),
+                str(self.folder / entry["pdf"]) if entry.get("pdf") else None,
                 entry.get("pdf_sha256"),
                 sent_at,
                 error,
