@@ -34,6 +34,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from pipeline import stats
 from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
 from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
@@ -113,28 +114,23 @@ def discover_tests(sql_dir: Path = SQL_DIR) -> list[Path]:
 # Statistical functions the status rules of SPEC §3.4 need, as vectorised DuckDB UDFs.
 
 
+def _arrays(*columns: pa.Array) -> list[np.ndarray]:
+    return [np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in columns]
+
+
 def _binom_sf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X >= x) for X ~ Binomial(n, p)."""
-    from scipy import stats  # imported when a build calls it: 3 s that checks don't need
-
-    xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
-    return pa.array(stats.binom.sf(xs - 1, ns, ps))
+    return pa.array(stats.binom_sf(*_arrays(x, n, p)))
 
 
 def _binom_cdf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X <= x) for X ~ Binomial(n, p)."""
-    from scipy import stats
-
-    xs, ns, ps = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, n, p))
-    return pa.array(stats.binom.cdf(xs, ns, ps))
+    return pa.array(stats.binom_cdf(*_arrays(x, n, p)))
 
 
 def _poisson_sf(x: pa.Array, lam: pa.Array) -> pa.Array:
     """P(Y >= x) for Y ~ Poisson(lam)."""
-    from scipy import stats
-
-    xs, ls = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (x, lam))
-    return pa.array(stats.poisson.sf(xs - 1, ls))
+    return pa.array(stats.poisson_sf(*_arrays(x, lam)))
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
