@@ -201,39 +201,110 @@ def _format_record(fields: list[str]) -> str:
     return buf.getvalue()
 
 
-def _stage_input(con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str) -> str:
-    """Make the file's records available as relation `_in_<dataset>`; return its name."""
+@dataclass(frozen=True)
+class _Input:
+    """A file's records as relation `name`: `_line`, `_fields_error`, one text column per
+    dataset column (NULL when absent), and the text columns `raw_sql` turns back into the
+    record's text (SQL over those columns, evaluated for rejected records only)."""
+
+    name: str
+    raw_columns: tuple[str, ...]
+    raw_sql: str
+    native: bool  # read by DuckDB's CSV reader (else Python's, or Parquet)
+
+
+def _stage_input(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str, *, native: bool = True
+) -> _Input:
+    """Make the file's records available as a relation (see `_Input`).
+
+    CSV and CSV.GZ are read by DuckDB's own reader, every column as text. A file that
+    reader refuses (ragged records, broken quoting, not UTF-8, very long lines...) is read
+    again by Python's `csv` module (`native=False`), which says precisely what is wrong
+    or rejects just the broken records.
+    """
     name = f"_in_{ds.name}"
     if path.name.endswith(".parquet"):
-        source = f"read_parquet({_sql_str(str(path))}, file_row_number = true)"
-        try:
-            types = {
-                str(r[0]): str(r[1])
-                for r in con.execute(f"describe select * from {source}").fetchall()
-            }
-        except duckdb.Error as exc:
-            raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
-        types.pop("file_row_number", None)
-        _check_header(ds, rel, list(types))
-        selects = [
-            "cast(file_row_number + 1 as integer) as _line",
-            "null::varchar as _fields_error",
-        ]
-        text = {c.name: _parquet_text(c.name, types[c.name]) for c in ds.columns if c.name in types}
-        raw_expr = " || ',' || ".join(f"coalesce({expr}, '')" for expr in text.values())
-        selects.append(f"{raw_expr} as _raw")
-        for c in ds.columns:
-            selects.append(f"{text.get(c.name, 'null::varchar')} as {_ident(c.name)}")
-        try:
-            con.execute(
-                f"create or replace temp table {name} as select {', '.join(selects)} from {source}"
-            )
-        except duckdb.Error as exc:
-            raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
-    else:
-        table = _read_csv_text(ds, path, rel)
-        con.register(name, table)
-    return name
+        return _stage_parquet(con, ds, path, rel, name)
+    if native:
+        header = _csv_header(path)
+        if header is not None:
+            _check_header(ds, rel, header)
+            return _stage_csv_native(con, ds, path, header, name)
+    table = _read_csv_text(ds, path, rel)
+    con.execute(f"drop view if exists {name}")  # the native reader's, when it gave up
+    con.register(name, table)
+    return _Input(name, ("_raw",), "_raw", native=False)
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header record, read by Python; None when it cannot be (the fallback explains)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as text:  # type: ignore[operator]
+            header = next(csv.reader(text, strict=True), None)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
+        return None
+    if header is None or any("\n" in h or "\r" in h for h in header):
+        return None
+    return [h.strip() for h in header]
+
+
+def _stage_csv_native(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, header: list[str], name: str
+) -> _Input:
+    fields = [f"_f{i}" for i in range(len(header))]
+    columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+    position = {h: i for i, h in enumerate(header)}
+    selects = ["cast(row_number() over () as integer) as _line", "null::varchar as _fields_error"]
+    for col in ds.columns:
+        i = position.get(col.name)
+        selects.append(f"{fields[i] if i is not None else 'null::varchar'} as {_ident(col.name)}")
+    selects += fields
+    # RFC 4180, nothing guessed: DuckDB's sniffer is off; any record that does not fit the
+    # header is an error here (the Python reader then handles the file).
+    source = (
+        f"read_csv({_sql_str(str(path))}, header = true, columns = {columns}, "
+        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        "strict_mode = true, null_padding = false, parallel = true)"
+    )
+    con.execute(f"create or replace temp view {name} as select {', '.join(selects)} from {source}")
+    return _Input(name, tuple(fields), " || ',' || ".join(_csv_field(f) for f in fields), True)
+
+
+def _csv_field(column: str) -> str:
+    """SQL for a text column as a CSV field (quoted only when it must be, like csv.writer)."""
+    return (
+        f"case when {column} is null then '' "
+        f"when regexp_matches({column}, '[\",\r\n]') "
+        f"""then '"' || replace({column}, '"', '""') || '"' else {column} end"""
+    )
+
+
+def _stage_parquet(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str, name: str
+) -> _Input:
+    source = f"read_parquet({_sql_str(str(path))}, file_row_number = true)"
+    try:
+        types = {
+            str(r[0]): str(r[1]) for r in con.execute(f"describe select * from {source}").fetchall()
+        }
+    except duckdb.Error as exc:
+        raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
+    types.pop("file_row_number", None)
+    _check_header(ds, rel, list(types))
+    present = [c.name for c in ds.columns if c.name in types]
+    fields = [f"_f{i}" for i in range(len(present))]
+    selects = ["cast(file_row_number + 1 as integer) as _line", "null::varchar as _fields_error"]
+    for col in ds.columns:
+        expr = _parquet_text(col.name, types[col.name]) if col.name in types else "null::varchar"
+        selects.append(f"{expr} as {_ident(col.name)}")
+    selects += [
+        f"{_parquet_text(c, types[c])} as {f}" for c, f in zip(present, fields, strict=True)
+    ]
+    con.execute(f"create or replace temp view {name} as select {', '.join(selects)} from {source}")
+    raw = " || ',' || ".join(f"coalesce({f}, '')" for f in fields) or "''"
+    return _Input(name, tuple(fields), raw, native=False)
 
 
 def _parquet_text(column: str, duckdb_type: str) -> str:
@@ -460,7 +531,7 @@ def _column_checks(ds: Dataset) -> list[tuple[str, str]]:
     return checks
 
 
-def _checked_sql(ds: Dataset, input_rel: str) -> str:
+def _checked_sql(ds: Dataset, inp: _Input) -> str:
     parsed = ",\n        ".join(f"{_parsed(c)} as p_{c.name}" for c in ds.columns)
     cases = "\n            ".join(
         f"when {cond} then {reason}" for cond, reason in _column_checks(ds)
@@ -476,11 +547,11 @@ def _checked_sql(ds: Dataset, input_rel: str) -> str:
         select
             src.*,
             {parsed}
-        from {input_rel} as src
+        from {inp.name} as src
     )
     select
         src._line,
-        src._raw,
+        {", ".join(f"src.{f}" for f in inp.raw_columns)},
         {", ".join(f"p_{c.name} as {_ident(c.name)}" for c in ds.columns)},
         case
             when src._fields_error is not null then src._fields_error
@@ -489,6 +560,51 @@ def _checked_sql(ds: Dataset, input_rel: str) -> str:
     from parsed as src
     {join}
     """
+
+
+def _verdict_sql(
+    ds: Dataset, inp: _Input, table: str, key: str, all_cols: str, key_desc: str
+) -> str:
+    """Every record of the file with its verdict, into temp table `table`.
+
+    The same key and last_updated_at twice with different parsed values: every copy is
+    rejected. Identical copies are one record (the first is kept).
+    """
+    return f"""
+        create or replace temp table {table} as
+        with checked as ({_checked_sql(ds, inp)}),
+        grouped as (
+            select
+                *,
+                count(distinct ({all_cols})) over same_record as _variants,
+                row_number() over (same_record order by _line) as _copy,
+                list(_line) over same_record as _lines,
+            from checked
+            window same_record as (partition by {key}, _reason is null)
+        ),
+        judged as (
+            select
+                *,
+                coalesce(
+                    _reason,
+                    case when _variants > 1 then
+                        'duplicate record: ' || {key_desc}
+                        || ', last_updated_at='
+                        || strftime(last_updated_at, '%Y-%m-%dT%H:%M:%SZ')
+                        || ' appears with different values on lines '
+                        || array_to_string(list_sort(_lines), ', ')
+                    end
+                ) as _verdict,
+            from grouped
+        )
+        select
+            _line, {all_cols},
+            _verdict as _reason,
+            -- The record's text is built for rejected records only.
+            case when _verdict is not null then {inp.raw_sql} end as _raw,
+            _verdict is null and _variants = 1 and _copy > 1 as _is_copy,
+        from judged
+        """
 
 
 @dataclass
@@ -517,7 +633,6 @@ def _validate(
     Two statements per file whatever its size: the checks (with duplicate detection as
     window functions), then one aggregate for the counts.
     """
-    input_rel = _stage_input(con, ds, path, rel)
     next_day = datetime.combine(load_date, datetime.min.time()) + timedelta(days=1)
     params = {"load_date": load_date, "next_day": next_day}
     key = ", ".join(_ident(k) for k in (*ds.key, "last_updated_at"))
@@ -526,40 +641,20 @@ def _validate(
         f"'{k}=' || coalesce(cast({_ident(k)} as varchar), '')" for k in ds.key
     )
     table = f"_checked_{ds.name}"
-    # The same key and last_updated_at twice with different parsed values: every copy is
-    # rejected. Identical copies are one record (the first is kept).
-    con.execute(
-        f"""
-        create or replace temp table {table} as
-        with checked as ({_checked_sql(ds, input_rel)}),
-        grouped as (
-            select
-                *,
-                count(distinct ({all_cols})) over same_record as _variants,
-                row_number() over (same_record order by _line) as _copy,
-                list(_line) over same_record as _lines,
-            from checked
-            window same_record as (partition by {key}, _reason is null)
-        )
-        select
-            _line, _raw, {all_cols},
-            coalesce(
-                _reason,
-                case when _variants > 1 then
-                    'duplicate record: ' || {key_desc}
-                    || ', last_updated_at='
-                    || strftime(last_updated_at, '%Y-%m-%dT%H:%M:%SZ')
-                    || ' appears with different values on lines '
-                    || array_to_string(list_sort(_lines), ', ')
-                end
-            ) as _reason,
-            _reason is null and _variants = 1 and _copy > 1 as _is_copy,
-        from grouped
-        """,
-        params,
-    )
-    if not path.name.endswith(".parquet"):
-        con.unregister(input_rel)  # the arrow table of the CSV's text
+    inp = _stage_input(con, ds, path, rel)
+    try:
+        con.execute(_verdict_sql(ds, inp, table, key, all_cols, key_desc), params)
+    except duckdb.Error as exc:
+        if inp.native:  # DuckDB's reader refused the file: Python's says why, record by record
+            inp = _stage_input(con, ds, path, rel, native=False)
+            con.execute(_verdict_sql(ds, inp, table, key, all_cols, key_desc), params)
+        elif path.name.endswith(".parquet"):
+            raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
+        else:
+            raise
+    finally:
+        if not inp.native and not path.name.endswith(".parquet"):
+            con.unregister(inp.name)  # the arrow table of the CSV's text
     counts = first_row(
         con,
         f"""

@@ -20,6 +20,7 @@ final as (
         feedback.comment,
         feedback.removed,
         not feedback.removed and feedback.rating >= 4 as is_positive,
+        1 as weight,
     from feedback
     join orders on orders.order_id = feedback.order_id
 )

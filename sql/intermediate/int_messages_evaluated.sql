@@ -26,6 +26,7 @@ final as (
             first_response_at is null
             and received_at > cast(getvariable('as_of_date') as timestamp)
         ) as is_due,
+        1 as weight,
     from messages
 )
 

@@ -3,6 +3,11 @@
 -- Daily numerators and denominators of each metric by the key date of SPEC 3.3, so a
 -- window of any length is a sum over days rather than another scan of the orders.
 -- Every flag comes from the evaluated intermediate models; nothing is re-derived here.
+-- Rows are summed by `weight`: 1 here, +1 / -1 when the incremental build (pipeline/
+-- engine.py) runs this same SQL over the orders and messages whose outcome changed,
+-- so both builds count with one definition. Internal metrics: `rating_points` (the
+-- seller rating's points by purchase date, SPEC 3.5) and `defect_events` (orders by the
+-- date of their first counting defect, for the spike rule of SPEC 3.4).
 with orders as (
     select * from intermediate.int_orders_evaluated
 ),
@@ -29,14 +34,16 @@ by_purchase_date as (
         seller_id,
         coalesce(fulfillment_channel, 'all') as channel,
         purchase_date as key_date,
-        count(*) as orders,
-        count(*) filter (where is_defective) as defective_orders,
-        count(*) filter (where is_negative_feedback) as negative_feedback_orders,
-        count(*) filter (where is_counting_claim) as claim_orders,
-        count(*) filter (where is_service_chargeback) as chargeback_orders,
-        count(*) filter (where is_seller_cancelled) as seller_cancelled_orders,
-        count(*) filter (where is_refunded) as refunded_orders,
-        count(*) filter (where is_perfect) as perfect_orders,
+        sum(weight) as orders,
+        sum(weight) filter (where is_defective) as defective_orders,
+        sum(weight) filter (where is_negative_feedback) as negative_feedback_orders,
+        sum(weight) filter (where is_counting_claim) as claim_orders,
+        sum(weight) filter (where is_service_chargeback) as chargeback_orders,
+        sum(weight) filter (where is_seller_cancelled) as seller_cancelled_orders,
+        sum(weight) filter (where is_refunded) as refunded_orders,
+        sum(weight) filter (where is_perfect) as perfect_orders,
+        sum(weight * case when is_defective then 0 when is_perfect then 100 else 50 end)
+            as rating_points,
     from orders
     group by grouping sets (
         (seller_id, fulfillment_channel, purchase_date),
@@ -50,8 +57,8 @@ by_ship_date as (
         seller_id,
         'MFN' as channel,
         latest_ship_date as key_date,
-        count(*) as orders,
-        count(*) filter (where is_late_shipment) as late_orders,
+        sum(weight) as orders,
+        sum(weight) filter (where is_late_shipment) as late_orders,
     from orders
     where fulfillment_channel = 'MFN' and not is_cancelled
     group by seller_id, latest_ship_date
@@ -63,9 +70,9 @@ by_delivery_date as (
         seller_id,
         'MFN' as channel,
         latest_delivery_date as key_date,
-        count(*) as shipped_orders,
-        count(*) filter (where has_valid_tracking) as tracked_orders,
-        count(*) filter (where is_delivered_on_time) as on_time_orders,
+        sum(weight) as shipped_orders,
+        sum(weight) filter (where has_valid_tracking) as tracked_orders,
+        sum(weight) filter (where is_delivered_on_time) as on_time_orders,
     from orders
     where fulfillment_channel = 'MFN' and is_ship_confirmed
     group by seller_id, latest_delivery_date
@@ -76,11 +83,12 @@ by_received_date as (
         seller_id,
         'all' as channel,
         received_date as key_date,
-        count(*) filter (where is_due) as due_messages,
-        count(*) filter (where is_due and is_answered_within_24h) as answered_in_time,
-        count(*) filter (where is_answered and not no_response_needed) as answered_messages,
+        sum(weight) filter (where is_due) as due_messages,
+        sum(weight) filter (where is_due and is_answered_within_24h) as answered_in_time,
+        sum(weight) filter (where is_answered and not no_response_needed) as answered_messages,
         coalesce(
-            sum(response_seconds) filter (where is_answered and not no_response_needed), 0
+            sum(weight * response_seconds) filter (where is_answered and not no_response_needed),
+            0
         ) as response_seconds,
     from messages
     group by seller_id, received_date
@@ -91,8 +99,8 @@ by_thread_date as (
         seller_id,
         'all' as channel,
         first_received_date as key_date,
-        count(*) as threads,
-        count(*) filter (where is_single_message) as single_message_threads,
+        sum(weight) as threads,
+        sum(weight) filter (where is_single_message) as single_message_threads,
     from threads
     group by seller_id, first_received_date
 ),
@@ -102,10 +110,21 @@ by_feedback_date as (
         seller_id,
         'all' as channel,
         feedback_date as key_date,
-        count(*) filter (where not removed) as counted_feedback,
-        count(*) filter (where is_positive) as positive_feedback,
+        sum(weight) filter (where not removed) as counted_feedback,
+        sum(weight) filter (where is_positive) as positive_feedback,
     from feedback
     group by seller_id, feedback_date
+),
+
+by_first_defect_date as (
+    select
+        seller_id,
+        'all' as channel,
+        cast(first_defect_at as date) as key_date,
+        sum(weight) as defective_orders,
+    from orders
+    where first_defect_at is not null
+    group by seller_id, cast(first_defect_at as date)
 ),
 
 by_issued_date as (
@@ -113,7 +132,7 @@ by_issued_date as (
         seller_id,
         'all' as channel,
         issued_date as key_date,
-        count(*) as notices,
+        sum(weight) as notices,
     from notices
     group by seller_id, issued_date
 ),
@@ -170,6 +189,13 @@ final as (
     union all
     select seller_id, channel, key_date, 'policy_notices', notices, null,
     from by_issued_date
+    union all
+    select seller_id, channel, key_date, 'rating_points', rating_points, orders,
+    from by_purchase_date
+    where channel = 'all'
+    union all
+    select seller_id, channel, key_date, 'defect_events', defective_orders, null,
+    from by_first_defect_date
 )
 
 select
@@ -178,6 +204,10 @@ select
     key_date,
     metric,
     -- avg_response_hours counts seconds here; the windowed model turns them into hours.
-    cast(numerator as bigint) as numerator,
-    cast(denominator as bigint) as denominator,
+    cast(coalesce(numerator, 0) as bigint) as numerator,
+    -- policy_notices and defect_events are counts: no denominator.
+    cast(
+        case when metric not in ('policy_notices', 'defect_events') then coalesce(denominator, 0) end
+        as bigint
+    ) as denominator,
 from final

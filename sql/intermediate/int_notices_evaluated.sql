@@ -17,6 +17,7 @@ final as (
         resolved_at,
         read_at is not null as is_read,
         resolved_at is not null as is_resolved,
+        1 as weight,
     from notices
 )
 

@@ -171,6 +171,9 @@ final as (
             or is_refunded
             or has_buyer_contact
         ) as is_perfect,
+        -- Every order counts once here; the incremental build feeds the same counting
+        -- model rows of weight +1 / -1 (pipeline/engine.py).
+        1 as weight,
     from flagged
 )
 

@@ -1,24 +1,19 @@
 -- grain: one row per seller with a defect event in the last 91 days
 -- primary key: seller_id
 -- The spike rule of SPEC 3.4: orders whose first counting defect event fell in the last
--- 7 days, against a baseline of the 12 weeks before. Orders of any purchase date count.
-with orders as (
-    select * from intermediate.int_orders_evaluated
-    where first_defect_at is not null
+-- 7 days, against a baseline of the 12 weeks before. Orders of any purchase date count:
+-- the counts are the internal `defect_events` windows (by first defect date).
+with windowed as (
+    select * from intermediate.int_seller_metrics_windowed
+    where metric = 'defect_events'
 ),
 
 counted as (
     select
         seller_id,
-        count(*) filter (
-            where cast(first_defect_at as date)
-            between getvariable('as_of_date') - 6 and getvariable('as_of_date')
-        ) as recent_defects,
-        count(*) filter (
-            where cast(first_defect_at as date)
-            between getvariable('as_of_date') - 90 and getvariable('as_of_date') - 7
-        ) as baseline_defects,
-    from orders
+        coalesce(max(numerator) filter (where window_days = 7), 0) as recent_defects,
+        coalesce(max(numerator) filter (where window_days = 84), 0) as baseline_defects,
+    from windowed
     group by seller_id
 ),
 

@@ -14,6 +14,7 @@ final as (
         cast(min(received_at) as date) as first_received_date,
         count(*) as messages,
         count(*) = 1 as is_single_message,
+        1 as weight,
     from messages
     group by thread_id
 )

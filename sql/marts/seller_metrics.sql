@@ -12,6 +12,7 @@ with sellers as (
 
 windows as (
     select * from intermediate.int_metric_windows
+    where is_reported
 ),
 
 counts as (

@@ -13,8 +13,8 @@ metrics as (
     where as_of_date = getvariable('as_of_date')
 ),
 
-orders as (
-    select * from intermediate.int_orders_evaluated
+rating_inputs as (
+    select * from intermediate.int_rating_days
 ),
 
 notices as (
@@ -49,11 +49,9 @@ rating_days as (
         seller_id,
         purchase_date,
         power(0.5, (getvariable('as_of_date') - purchase_date) / 90) as weight,
-        sum(case when is_defective then 0 when is_perfect then 100 else 50 end) as points,
-        count(*) as orders,
-    from orders
-    where purchase_date between getvariable('as_of_date') - 364 and getvariable('as_of_date')
-    group by seller_id, purchase_date
+        points,
+        orders,
+    from rating_inputs
 ),
 
 rating as (
