@@ -34,7 +34,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipeline import stats
+from pipeline import engine, stats
 from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
 from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 DEFAULT_MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "as_of"}
-MATERIALIZATIONS = {"view", "table", "as_of", "latest_as_of"}
+MATERIALIZATIONS = {"view", "table", "temp_view", "as_of", "latest_as_of"}
 _REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
 _HEADER = re.compile(r"^--\s*([a-z_ ]+):\s*(.+?)\s*$")
 
@@ -66,32 +66,52 @@ def _strip_comments(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", sql)
 
 
-def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
-    """All models under sql_dir, in an order where each comes after what it references."""
+def _model_files(sql_dir: Path, incremental: bool) -> list[tuple[str, Path]]:
+    """(schema, file) of every model; an incremental build takes sql/incremental/'s file
+    where one of the same name exists, and leaves out what the engine computes itself."""
+    files = {
+        f"{schema}.{path.stem}": (schema, path)
+        for schema in MODEL_SCHEMAS
+        for path in sorted((sql_dir / schema).glob("*.sql"))
+    }
+    if incremental:
+        for path in sorted((sql_dir / "incremental").glob("*.sql")):
+            fqn = f"intermediate.{path.stem}"
+            if fqn not in files:
+                raise BuildError(f"{path}: replaces {fqn}, which no model defines")
+            files[fqn] = ("intermediate", path)
+        for fqn in engine.REPLACED_BY_ENGINE:
+            files.pop(fqn, None)
+    return [files[k] for k in sorted(files)]
+
+
+def discover(sql_dir: Path = SQL_DIR, *, incremental: bool = False) -> list[Model]:
+    """All models under sql_dir, in an order where each comes after what it references
+    (`incremental`: the models of an incremental build, see pipeline/engine.py)."""
     models: dict[str, Model] = {}
-    for schema in MODEL_SCHEMAS:
-        for path in sorted((sql_dir / schema).glob("*.sql")):
-            text = path.read_text(encoding="utf-8")
-            header = {}
-            for line in text.splitlines():
-                m = _HEADER.match(line)
-                if not m:
-                    break
-                header[m.group(1).strip()] = m.group(2)
-            materialized = header.get("materialized", DEFAULT_MATERIALIZATION[schema])
-            if materialized not in MATERIALIZATIONS:
-                raise BuildError(f"{path}: unknown materialization '{materialized}'")
-            refs = {f"{s}.{n}" for s, n in _REF.findall(_strip_comments(text))}
-            fqn = f"{schema}.{path.stem}"
-            refs.discard(fqn)
-            models[fqn] = Model(
-                schema,
-                path.stem,
-                path,
-                text.strip().rstrip(";"),
-                materialized,
-                frozenset(refs),
-            )
+    for schema, path in _model_files(sql_dir, incremental):
+        text = path.read_text(encoding="utf-8")
+        header = {}
+        for line in text.splitlines():
+            m = _HEADER.match(line)
+            if not m:
+                break
+            header[m.group(1).strip()] = m.group(2)
+        materialized = header.get("materialized", DEFAULT_MATERIALIZATION[schema])
+        if materialized not in MATERIALIZATIONS:
+            raise BuildError(f"{path}: unknown materialization '{materialized}'")
+        refs = {f"{s}.{n}" for s, n in _REF.findall(_strip_comments(text))}
+        fqn = f"{schema}.{path.stem}"
+        refs.discard(fqn)
+        refs -= engine.ENGINE_TABLES
+        models[fqn] = Model(
+            schema,
+            path.stem,
+            path,
+            text.strip().rstrip(";"),
+            materialized,
+            frozenset(refs),
+        )
     for model in models.values():
         unknown = sorted(model.depends_on - models.keys())
         if unknown:
@@ -227,6 +247,9 @@ class BuildResult:
     models: int
     tests: int
     seconds: float
+    # How the daily counts were had: full (every model from staging), incremental (moved
+    # from the day before), reuse (already at that date) or histories (counted).
+    mode: str = "full"
 
 
 def _rewrite_temp_refs(sql: str, temp_models: set[str]) -> str:
@@ -248,6 +271,9 @@ def _materialize(
         return
     if model.materialized == "table":
         con.execute(f"create or replace temp table {model.name} as\n{sql}")
+        return
+    if model.materialized == "temp_view":
+        con.execute(f"create or replace temp view {model.name} as\n{sql}")
         return
     exists = bool(
         scalar(
@@ -298,15 +324,23 @@ def run_tests(con: duckdb.DuckDBPyConnection, tests: list[Path]) -> None:
             raise BuildError(f"data test {path.stem} failed: offending rows such as {rows[0]}")
 
 
-def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> BuildResult:
+def build(
+    settings: Settings, as_of: date, *, require_loaded: bool = True, full: bool = False
+) -> BuildResult:
     """Build every model as of `as_of` (idempotent: a rerun gives the same rows).
 
+    Incremental by default (pipeline/engine.py: the day's change, when the day before was
+    built); `full` runs every model from the staging views instead, the reference the
+    incremental build is tested against. Both give the same marts.
+
     Side effects: replaces the as-of partition of each mart, the intermediate tables and
-    the staging views, in one transaction; appends a row to ops.build_log.
+    the staging views, and (incremental) brings the engine's histories and totals up to
+    date, in one transaction; appends a row to ops.build_log.
     """
     started = time.perf_counter()
-    models = discover()
+    models = discover(incremental=not full)
     tests = discover_tests()
+    mode = "full"
     with open_warehouse(settings.warehouse) as con:
         if require_loaded:
             loaded = scalar(
@@ -322,7 +356,10 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
         try:
             with transaction(con):
                 load_reference(con, settings)
-                temp_models = {m.fqn for m in models if m.materialized == "table"}
+                if not full:
+                    engine.refresh_states(con)
+                    mode = engine.prepare(con, as_of)
+                temp_models = {m.fqn for m in models if m.materialized in ("table", "temp_view")}
                 for schema_name, table in _persisted_leftovers(con, temp_models):
                     con.execute(f"drop table {schema_name}.{table}")
                 for model in models:
@@ -346,8 +383,15 @@ def build(settings: Settings, as_of: date, *, require_loaded: bool = True) -> Bu
             "insert into ops.build_log values (?, 'built', ?, ?, ?, null, now()::timestamp)",
             [as_of, len(models), len(tests), seconds],
         )
-    log.info("built as_of=%s models=%d tests=%d in %.2fs", as_of, len(models), len(tests), seconds)
-    return BuildResult(as_of, len(models), len(tests), seconds)
+    log.info(
+        "built as_of=%s mode=%s models=%d tests=%d in %.2fs",
+        as_of,
+        mode,
+        len(models),
+        len(tests),
+        seconds,
+    )
+    return BuildResult(as_of, len(models), len(tests), seconds, mode)
 
 
 def require_history_loaded(settings: Settings, as_of: date) -> None:

@@ -85,10 +85,10 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.build import build
 
-    result = build(settings, args.as_of)
+    result = build(settings, args.as_of, full=args.full)
     print(
-        f"built as of {result.as_of}: {result.models} models, {result.tests} data tests passed, "
-        f"{result.seconds:.1f}s"
+        f"built as of {result.as_of} ({result.mode}): {result.models} models, "
+        f"{result.tests} data tests passed, {result.seconds:.1f}s"
     )
     _publish(settings)
     return 0
@@ -246,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build the models and marts as of a date (idempotent)")
     p.add_argument("--as-of", type=_date, required=True)
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="run every model from the staging views (the reference), not incrementally",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("publish", help="publish the marts to the analysts' read-only snapshot")

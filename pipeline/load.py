@@ -748,12 +748,14 @@ def _load(
     with transaction(con):
         for name in DATASET_ORDER:
             # The records this day touches, before and after: their version chains change.
-            key = DATASETS[name].key[0]
+            ds = DATASETS[name]
+            key = ds.key[0]
             con.execute(
                 f"create or replace temp table _touched_{name} as "
                 f"select distinct {key} from raw.{name} where _load_date = ?",
                 [load_date],
             )
+            _remember_state_refs(con, ds, day=load_date)
             con.execute(f"delete from raw.{name} where _load_date = ?", [load_date])
         con.execute("delete from ops.rejected_rows where load_date = ?", [load_date])
         con.execute("delete from ops.load_log where load_date = ?", [load_date])
@@ -791,7 +793,10 @@ def _load(
                 ],
             )
         for name in DATASET_ORDER:
-            mark_superseded(con, name, DATASETS[name].key[0], f"_touched_{name}")
+            ds = DATASETS[name]
+            mark_superseded(con, name, ds.key[0], f"_touched_{name}")
+            _remember_state_refs(con, ds, day=None)
+        _record_pending_state(con, load_date)
         if not staged:
             con.execute(
                 "insert into ops.load_log (load_date, dataset, status, loaded_at) "
@@ -813,6 +818,42 @@ def _load(
         result.rejected,
     )
     return result
+
+
+def _remember_state_refs(con: duckdb.DuckDBPyConnection, ds: Dataset, *, day: date | None) -> None:
+    """Collect the outcome histories (orders, messages, threads) that versions of `ds`
+    refer to, into temp table _state_refs (entity, key): the versions loaded on `day`
+    (before they are replaced), or, with `day=None`, every version of the records the
+    day touched (afterwards: a claim moved to another order changes both orders).
+    """
+    con.execute("create temp table if not exists _state_refs (entity varchar, key varchar)")
+    key = ds.key[0]
+    for entity, column in ds.state_refs:
+        if day is None and column == key:  # the touched keys themselves
+            con.execute(
+                f"insert into _state_refs select ?, {key} from _touched_{ds.name}", [entity]
+            )
+            continue
+        where, params = (
+            ("_load_date = ?", [day])
+            if day is not None
+            else (f"{key} in (select {key} from _touched_{ds.name})", [])
+        )
+        con.execute(
+            f"insert into _state_refs select distinct ?, {_ident(column)} from raw.{ds.name} "
+            f"where {where} and {_ident(column)} is not null",
+            [entity, *params],
+        )
+
+
+def _record_pending_state(con: duckdb.DuckDBPyConnection, load_date: date) -> None:
+    """Tell the next build which outcome histories this load changed (ops.pending_state)."""
+    con.execute("create temp table if not exists _state_refs (entity varchar, key varchar)")
+    con.execute(
+        "insert into ops.pending_state select distinct entity, key, ? from _state_refs",
+        [load_date],
+    )
+    con.execute("drop table _state_refs")
 
 
 def loaded_days(con: duckdb.DuckDBPyConnection) -> list[date]:

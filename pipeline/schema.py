@@ -79,6 +79,10 @@ class Dataset:
     columns: tuple[Column, ...]
     # Event timestamps that must be at or before the row's own last_updated_at.
     event_columns: tuple[str, ...] = ()
+    # The outcome histories a version of this dataset changes (pipeline/engine.py):
+    # (entity, column holding the entity's key). Sellers and notices have none: builds
+    # read them as of the date directly, they are small.
+    state_refs: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -177,6 +181,7 @@ DATASETS: dict[str, Dataset] = {
                 Column("latest_delivery_date", DATE, null_when=_AFN_ONLY),
             ),
             event_columns=("purchased_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "shipments",
@@ -191,6 +196,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("ship_confirmed_at", "first_scan_at", "delivered_at"),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "cancellations",
@@ -203,6 +209,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("cancelled_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "refunds",
@@ -216,6 +223,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("refunded_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "feedback",
@@ -229,6 +237,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("left_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "claims",
@@ -241,6 +250,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("filed_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "chargebacks",
@@ -254,6 +264,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("filed_at",),
+            state_refs=(("order", "order_id"),),
         ),
         Dataset(
             "messages",
@@ -269,6 +280,7 @@ DATASETS: dict[str, Dataset] = {
                 LAST_UPDATED,
             ),
             event_columns=("received_at", "first_response_at"),
+            state_refs=(("message", "message_id"), ("thread", "thread_id"), ("order", "order_id")),
         ),
         Dataset(
             "notices",
