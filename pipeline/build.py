@@ -134,23 +134,48 @@ def discover_tests(sql_dir: Path = SQL_DIR) -> list[Path]:
 # Statistical functions the status rules of SPEC §3.4 need, as vectorised DuckDB UDFs.
 
 
+# The UDFs move doubles between Arrow and numpy through the buffers themselves: the
+# convenient pyarrow calls (pa.array, to_numpy) import pandas on first use, a second
+# that every build would pay before its first status.
+
+
+def _doubles(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A DOUBLE column as a float array, NULL as NaN."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for chunk in chunks:
+        start, stop = chunk.offset, chunk.offset + len(chunk)
+        values = np.frombuffer(chunk.buffers()[1], dtype=np.float64)[start:stop].copy()
+        if chunk.null_count:
+            bitmap = np.frombuffer(chunk.buffers()[0], dtype=np.uint8)
+            valid = np.unpackbits(bitmap, bitorder="little")[start:stop].astype(bool)
+            values[~valid] = np.nan
+        parts.append(values)
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
 def _arrays(*columns: pa.Array) -> list[np.ndarray]:
-    return [np.asarray(c.to_numpy(zero_copy_only=False), dtype=float) for c in columns]
+    return [_doubles(c) for c in columns]
+
+
+def _result(values: np.ndarray) -> pa.Array:
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
 
 
 def _binom_sf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X >= x) for X ~ Binomial(n, p)."""
-    return pa.array(stats.binom_sf(*_arrays(x, n, p)))
+    return _result(stats.binom_sf(*_arrays(x, n, p)))
 
 
 def _binom_cdf(x: pa.Array, n: pa.Array, p: pa.Array) -> pa.Array:
     """P(X <= x) for X ~ Binomial(n, p)."""
-    return pa.array(stats.binom_cdf(*_arrays(x, n, p)))
+    return _result(stats.binom_cdf(*_arrays(x, n, p)))
 
 
 def _poisson_sf(x: pa.Array, lam: pa.Array) -> pa.Array:
     """P(Y >= x) for Y ~ Poisson(lam)."""
-    return pa.array(stats.poisson_sf(*_arrays(x, lam)))
+    return _result(stats.poisson_sf(*_arrays(x, lam)))
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:

@@ -89,6 +89,7 @@ def binom_sf(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     inner = (x > 0) & (x <= n)
     if inner.any():
         out[inner] = betainc(x[inner], n[inner] - x[inner] + 1.0, p[inner])
+    out[np.isnan(x) | np.isnan(n) | np.isnan(p)] = np.nan  # NULL in, NULL out
     return out
 
 
@@ -99,6 +100,7 @@ def binom_cdf(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     inner = (x >= 0) & (x < n)
     if inner.any():
         out[inner] = betainc(n[inner] - x[inner], x[inner] + 1.0, 1.0 - p[inner])
+    out[np.isnan(x) | np.isnan(n) | np.isnan(p)] = np.nan  # NULL in, NULL out
     return out
 
 
@@ -145,6 +147,7 @@ def poisson_sf(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """P(Y >= x) for Y ~ Poisson(lam): the regularized lower incomplete gamma P(x, lam)."""
     x, lam = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, lam))
     out = np.where(x <= 0, 1.0, 0.0)  # lam = 0 and x > 0: impossible
+    out[np.isnan(x) | np.isnan(lam)] = np.nan  # NULL in, NULL out
     inner = (x > 0) & (lam > 0)
     if not inner.any():
         return out
