@@ -26,8 +26,8 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -56,6 +56,7 @@ class Model:
     sql: str
     materialized: str
     depends_on: frozenset[str]
+    header: dict[str, str] = field(default_factory=dict)
 
     @property
     def fqn(self) -> str:
@@ -111,6 +112,7 @@ def discover(sql_dir: Path = SQL_DIR, *, incremental: bool = False) -> list[Mode
             text.strip().rstrip(";"),
             materialized,
             frozenset(refs),
+            header,
         )
     for model in models.values():
         unknown = sorted(model.depends_on - models.keys())
@@ -307,6 +309,12 @@ def _materialize(
             [model.schema, model.name],
         )
     )
+    if model.materialized == "latest_as_of" and exists:
+        latest = scalar(con, f"select max(as_of_date) from {fqn}")
+        if isinstance(latest, date) and latest > as_of:
+            return  # a rerun of an older date: the newest stays
+        if isinstance(latest, date) and _changes_only(con, model, sql, fqn, as_of, latest):
+            return
     con.execute(f"create or replace temp table _new as\n{sql}")
     new_cols = [r[0] for r in con.execute("describe _new").fetchall()]
     if exists:
@@ -321,12 +329,42 @@ def _materialize(
     elif model.materialized == "as_of":
         con.execute(f"delete from {fqn} where as_of_date = ?", [as_of])
         con.execute(f"insert into {fqn} select * from _new")
-    else:  # latest_as_of: replace only when this build is at least as recent
-        latest = scalar(con, f"select max(as_of_date) from {fqn}")
-        if latest is None or as_of >= latest:  # type: ignore[operator]
-            con.execute(f"delete from {fqn}")
-            con.execute(f"insert into {fqn} select * from _new")
+    else:  # latest_as_of, at least as recent as what is there
+        con.execute(f"delete from {fqn}")
+        con.execute(f"insert into {fqn} select * from _new")
     con.execute("drop table _new")
+
+
+_CHANGES = re.compile(r"^(intermediate\.[a-z_]+) by ([a-z_]+)$")
+
+
+def _changes_only(
+    con: duckdb.DuckDBPyConnection, model: Model, sql: str, fqn: str, as_of: date, latest: date
+) -> bool:
+    """Move a latest_as_of mart from the day before by the rows that changed, when its
+    header says which input rows drive it (`-- changes: intermediate.X by key`) and the
+    incremental build knows them (temp relation `_changed_X`). True when done."""
+    m = _CHANGES.match(model.header.get("changes", ""))
+    if m is None or latest != as_of - timedelta(days=1):
+        return False
+    source, key = m.groups()
+    changed = f"_changed_{source.split('.')[1]}"
+    if not scalar(
+        con,
+        "select count(*) from duckdb_views() where temporary and view_name = ?",
+        [changed],
+    ):
+        return False
+    rows = re.sub(rf"\btemp\.{source.split('.')[1]}\b", changed, sql)
+    con.execute(f"create or replace temp table _new as\n{rows}")
+    new_cols = [r[0] for r in con.execute("describe _new").fetchall()]
+    if new_cols != [r[0] for r in con.execute(f"describe {fqn}").fetchall()]:
+        return False  # the model changed shape: replace it whole
+    con.execute(f"delete from {fqn} where {key} in (select {key} from _new)")
+    con.execute(f"insert into {fqn} select * from _new")
+    con.execute(f"update {fqn} set as_of_date = ?", [as_of])
+    con.execute("drop table _new")
+    return True
 
 
 def _persisted_leftovers(

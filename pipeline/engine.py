@@ -31,7 +31,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
@@ -47,6 +46,8 @@ OVERRIDES_DIR = SQL_DIR / "incremental"
 ENGINE_TABLES = frozenset(
     {
         "intermediate.order_state",
+        "intermediate.order_state_open",
+        "intermediate.order_state_dormant",
         "intermediate.message_state",
         "intermediate.thread_state",
         "intermediate.metric_counts",
@@ -62,32 +63,33 @@ REPLACED_BY_ENGINE = frozenset({"intermediate.int_metric_counts_daily"})
 COUNTS_HORIZON_DAYS = 400
 
 
-@dataclass(frozen=True)
-class Entity:
-    name: str
-    key: str
-    table: str
-    # Every key known in the raw layer, for a full rebuild of the histories.
-    all_keys: str
-
-    @property
-    def sql(self) -> Path:
-        return STATE_DIR / f"{self.name}_state.sql"
-
-
-ENTITIES = (
-    Entity("order", "order_id", "intermediate.order_state", "select order_id from raw.orders"),
-    Entity(
-        "message", "message_id", "intermediate.message_state", "select message_id from raw.messages"
-    ),
-    Entity(
-        "thread", "thread_id", "intermediate.thread_state", "select thread_id from raw.messages"
-    ),
+ORDER_TABLES = (
+    "intermediate.order_state",  # spans that ended
+    "intermediate.order_state_open",  # current rows that changed in the last weeks
+    "intermediate.order_state_dormant",  # current rows that did not
 )
+# A current order row unchanged for this many days moves to order_state_dormant: the
+# daily update reads order_state_open (a few weeks of orders, whatever the history) and
+# looks up only the few older orders a day touches in the dormant table.
+DORMANT_AFTER_DAYS = 60
+# The columns cxn_orders_at() adds to int_orders_evaluated's (sql/state/as_of.sql).
+ORDER_EXTRA_COLUMNS = (
+    "has_feedback",
+    "feedback_left_at",
+    "feedback_date",
+    "is_feedback_removed",
+    "late_from",
+    "valid_from",
+    "valid_to",
+)
+# Messages and threads are few: their whole history is recomputed for the keys a load
+# touched, from the raw versions.
+MESSAGE_ENTITIES = (("message", "message_id"), ("thread", "thread_id"))
 
 ENGINE_DDL = """
 create table if not exists ops.engine_state (
     state_version varchar not null,   -- which sql/state/*.sql built the histories
+    state_through date,               -- the newest load date the histories include
     totals_as_of date,                -- the date of metric_counts and window_totals (NULL: none)
     dirty_from date                   -- histories changed from this load date on since then
 );
@@ -105,27 +107,39 @@ def state_version() -> str:
         counting / "int_metric_windows.sql",
     ]:
         digest.update(path.read_bytes())
+    digest.update(str(DORMANT_AFTER_DAYS).encode())
     return digest.hexdigest()[:16]
 
 
 @dataclass
 class EngineState:
     state_version: str | None
+    state_through: date | None
     totals_as_of: date | None
     dirty_from: date | None
 
 
 def _read_state(con: duckdb.DuckDBPyConnection) -> EngineState:
     con.execute(ENGINE_DDL)
-    row = first_row(con, "select state_version, totals_as_of, dirty_from from ops.engine_state")
-    return EngineState(*row) if row else EngineState(None, None, None)
+    columns = scalar(
+        con,
+        "select count(*) from duckdb_columns() where schema_name = 'ops' "
+        "and table_name = 'engine_state'",
+    )
+    if columns != 4:  # an earlier layout: the state it describes is rebuilt anyway
+        con.execute("drop table ops.engine_state")
+        con.execute(ENGINE_DDL)
+    row = first_row(
+        con, "select state_version, state_through, totals_as_of, dirty_from from ops.engine_state"
+    )
+    return EngineState(*row) if row else EngineState(None, None, None, None)
 
 
 def _write_state(con: duckdb.DuckDBPyConnection, state: EngineState) -> None:
     con.execute("delete from ops.engine_state")
     con.execute(
-        "insert into ops.engine_state values (?, ?, ?)",
-        [state.state_version, state.totals_as_of, state.dirty_from],
+        "insert into ops.engine_state values (?, ?, ?, ?)",
+        [state.state_version, state.state_through, state.totals_as_of, state.dirty_from],
     )
 
 
@@ -141,6 +155,17 @@ def _table_exists(con: duckdb.DuckDBPyConnection, fqn: str) -> bool:
     )
 
 
+def _sql(name: str) -> str:
+    return (STATE_DIR / name).read_text()
+
+
+def _newest_load(con: duckdb.DuckDBPyConnection) -> date | None:
+    value = scalar(
+        con, "select max(load_date) from ops.load_log where status in ('loaded', 'empty')"
+    )
+    return value if isinstance(value, date) else None
+
+
 # ---------------------------------------------------------------------------------------
 # Outcome histories
 
@@ -148,42 +173,173 @@ def _table_exists(con: duckdb.DuckDBPyConnection, fqn: str) -> bool:
 def refresh_states(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the outcome histories up to date with every load (idempotent).
 
-    Recomputes the full history of each key in `ops.pending_state`, or of every key when
-    the histories are missing or their definitions changed; clears the pending list; and
-    notes from which load date the totals may be stale.
+    The loads since the last refresh are in `ops.pending_state`. Days newer than the
+    histories are merged one by one into the touched orders' current rows (the daily
+    case); an older day loaded again, or histories missing or built by other definitions,
+    means recomputing the whole history of the keys concerned (of every key) from the raw
+    versions. Notes from which load date the totals may be stale.
     """
     state = _read_state(con)
     version = state_version()
-    if state.state_version != version or not all(_table_exists(con, e.table) for e in ENTITIES):
-        for entity in ENTITIES:
-            con.execute(
-                f"create or replace temp table _state_keys as select distinct {entity.key} "
-                f"as key from ({entity.all_keys}) where {entity.key} is not null"
+    tables = [*ORDER_TABLES, "intermediate.message_state", "intermediate.thread_state"]
+    if state.state_version != version or not all(_table_exists(con, t) for t in tables):
+        through = _newest_load(con)
+        _recompute_orders(con, "select distinct order_id as key from raw.orders", through)
+        for entity, key in MESSAGE_ENTITIES:
+            _recompute_messages(
+                con, entity, key, f"select distinct {key} as key from raw.messages", rebuild=True
             )
-            con.execute(f"create or replace table {entity.table} as\n{entity.sql.read_text()}")
         con.execute("delete from ops.pending_state")
-        _write_state(con, EngineState(version, None, None))
+        _write_state(con, EngineState(version, through, None, None))
         log.info("rebuilt the outcome histories (definitions %s)", version)
         return
-    first_changed = scalar(con, "select min(load_date) from ops.pending_state")
-    if first_changed is None:
+    days = [
+        r[0]
+        for r in con.execute(
+            "select distinct load_date from ops.pending_state order by 1"
+        ).fetchall()
+    ]
+    if not days:
         return
-    for entity in ENTITIES:
-        con.execute(
-            "create or replace temp table _state_keys as "
-            "select distinct key from ops.pending_state where entity = ?",
-            [entity.name],
+    for entity, key in MESSAGE_ENTITIES:
+        _recompute_messages(
+            con,
+            entity,
+            key,
+            f"select distinct key from ops.pending_state where entity = '{entity}'",
+            rebuild=False,
         )
-        con.execute(f"create or replace temp table _fresh_state as\n{entity.sql.read_text()}")
-        con.execute(
-            f"delete from {entity.table} where {entity.key} in (select key from _state_keys)"
+    through = state.state_through
+    if through is None or days[0] <= through:
+        # An old day again: every pending order's history from the raw versions.
+        through = max(_newest_load(con) or days[-1], days[-1])
+        _recompute_orders(
+            con, "select distinct key from ops.pending_state where entity = 'order'", through
         )
-        con.execute(f"insert into {entity.table} select * from _fresh_state")
+    else:
+        for day in days:
+            _merge_order_day(con, day)
+        through = days[-1]
+    _age_current_orders(con, through)
     con.execute("delete from ops.pending_state")
-    assert isinstance(first_changed, date)
-    dirty = min(d for d in (state.dirty_from, first_changed) if d is not None)
-    _write_state(con, EngineState(version, state.totals_as_of, dirty))
-    log.info("refreshed the outcome histories from load date %s", first_changed)
+    dirty = min(d for d in (state.dirty_from, days[0]) if d is not None)
+    _write_state(con, EngineState(version, through, state.totals_as_of, dirty))
+    log.info("refreshed the outcome histories: load dates %s .. %s", days[0], days[-1])
+
+
+def _recompute_orders(con: duckdb.DuckDBPyConnection, keys_sql: str, through: date | None) -> None:
+    """Replace the whole history of the orders `keys_sql` lists by one computed from raw."""
+    con.execute(f"create or replace temp table _state_keys as {keys_sql}")
+    con.execute(f"create or replace temp table _order_inputs as\n{_sql('order_inputs.sql')}")
+    con.execute(f"create or replace temp table _fresh_orders as\n{_sql('order_state.sql')}")
+    if not all(_table_exists(con, t) for t in ORDER_TABLES):
+        for table in ORDER_TABLES:
+            con.execute(f"create or replace table {table} as select * from _fresh_orders limit 0")
+    for table in ORDER_TABLES:
+        con.execute(f"delete from {table} where order_id in (select key from _state_keys)")
+    con.execute(
+        "insert into intermediate.order_state select * from _fresh_orders "
+        "where valid_to is not null"
+    )
+    con.execute(
+        "insert into intermediate.order_state_open select * from _fresh_orders "
+        "where valid_to is null"
+    )
+    if through is not None:
+        _age_current_orders(con, through)
+
+
+def _merge_order_day(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """Merge the versions loaded on `day` (newer than the histories) into the current rows
+    of the orders they touch; a changed order's previous row becomes a span that ends."""
+    d = f"date '{day.isoformat()}'"
+    con.execute(f"set variable state_day = {d}")
+    con.execute(
+        "create or replace temp table _state_keys as select distinct key from ops.pending_state "
+        "where entity = 'order' and load_date = ?",
+        [day],
+    )
+    con.execute(
+        "create or replace temp table _current_orders as "
+        "select * from intermediate.order_state_open "
+        "where order_id in (select key from _state_keys)"
+    )
+    # Keys not current in the open table are new orders or dormant ones; orders purchased
+    # on the day are new for sure (an order is known from its purchase day on).
+    con.execute(
+        f"""
+        create or replace temp table _maybe_dormant as
+        select key from _state_keys
+        where key not in (select order_id from _current_orders)
+          and key not in (
+              select order_id from raw.orders
+              where _load_date = {d} and cast(purchased_at as date) = {d}
+          )
+        """
+    )
+    con.execute(
+        "insert into _current_orders select * from intermediate.order_state_dormant "
+        "where order_id in (select key from _maybe_dormant)"
+    )
+    con.execute(f"create or replace temp table _order_inputs as\n{_sql('order_inputs_of_day.sql')}")
+    con.execute(f"create or replace temp table _fresh_orders as\n{_sql('order_state.sql')}")
+    con.execute(
+        """
+        create or replace temp table _changed_orders as
+        with fresh as (
+            select *, row(*columns(* exclude (order_id, valid_from, valid_to))) as _state,
+            from _fresh_orders
+        ),
+        current as (
+            select order_id, row(*columns(* exclude (order_id, valid_from, valid_to))) as _state,
+            from _current_orders
+        )
+        select fresh.* exclude (_state)
+        from fresh
+        left join current using (order_id)
+        where current.order_id is null or fresh._state is distinct from current._state
+        """
+    )
+    con.execute(
+        f"insert into intermediate.order_state select * replace ({d} as valid_to) "
+        "from _current_orders where order_id in (select order_id from _changed_orders)"
+    )
+    con.execute(
+        "delete from intermediate.order_state_open "
+        "where order_id in (select order_id from _changed_orders)"
+    )
+    con.execute(
+        "delete from intermediate.order_state_dormant "
+        "where order_id in (select key from _maybe_dormant) "
+        "and order_id in (select order_id from _changed_orders)"
+    )
+    con.execute("insert into intermediate.order_state_open select * from _changed_orders")
+
+
+def _age_current_orders(con: duckdb.DuckDBPyConnection, through: date) -> None:
+    """Move current rows unchanged for DORMANT_AFTER_DAYS to the dormant table."""
+    cutoff = through - timedelta(days=DORMANT_AFTER_DAYS)
+    con.execute(
+        "insert into intermediate.order_state_dormant select * "
+        "from intermediate.order_state_open where valid_from < ?",
+        [cutoff],
+    )
+    con.execute("delete from intermediate.order_state_open where valid_from < ?", [cutoff])
+
+
+def _recompute_messages(
+    con: duckdb.DuckDBPyConnection, entity: str, key: str, keys_sql: str, *, rebuild: bool
+) -> None:
+    """Replace the whole history of the messages (threads) `keys_sql` lists."""
+    table = f"intermediate.{entity}_state"
+    con.execute(f"create or replace temp table _state_keys as {keys_sql}")
+    sql = _sql(f"{entity}_state.sql")
+    if rebuild or not _table_exists(con, table):
+        con.execute(f"create or replace table {table} as\n{sql}")
+        return
+    con.execute(f"create or replace temp table _fresh_state as\n{sql}")
+    con.execute(f"delete from {table} where {key} in (select key from _state_keys)")
+    con.execute(f"insert into {table} select * from _fresh_state")
 
 
 # ---------------------------------------------------------------------------------------
@@ -274,6 +430,13 @@ def _daily_change(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         select * replace (-1 as weight) from cxn_orders_at({prev})
         where valid_to = {d} or late_from = {d}
         """
+    )
+    # The orders whose row of int_orders_evaluated changed today, as it reads now: what a
+    # latest_as_of mart keyed by order needs to move from yesterday (marts.order_outcomes).
+    con.execute(
+        "create or replace temp view _changed_int_orders_evaluated as "
+        f"select * exclude ({', '.join(ORDER_EXTRA_COLUMNS)}) replace (1 as weight) "
+        "from _delta_orders where weight = 1"
     )
     con.execute(
         f"""

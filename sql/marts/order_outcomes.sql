@@ -1,6 +1,7 @@
 -- grain: one row per order, as of the most recent as-of date built
 -- primary key: order_id, as_of_date
 -- materialized: latest_as_of
+-- changes: intermediate.int_orders_evaluated by order_id
 with orders as (
     select * from intermediate.int_orders_evaluated
 ),

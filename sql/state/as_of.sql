@@ -1,5 +1,8 @@
 -- The outcome histories (order_state.sql, message_state.sql, thread_state.sql) as of one
--- date: the rows that hold at `d`, with the outcomes that depend on the date itself.
+-- date: the rows that hold at `d`, with the outcomes that depend on the date itself. An
+-- order's history is kept in three tables: spans that ended (order_state), current rows
+-- that changed in the last weeks (order_state_open) and current rows that did not
+-- (order_state_dormant): the daily update looks orders up in the small one first.
 -- The incremental build (pipeline/engine.py) reads them at the as-of date, and at the
 -- as-of date and the day before to find what changed between the two.
 
@@ -52,7 +55,13 @@ select
     late_from,
     valid_from,
     valid_to,
-from intermediate.order_state
+from (
+    select * from intermediate.order_state where valid_to > d
+    union all
+    select * from intermediate.order_state_open
+    union all
+    select * from intermediate.order_state_dormant
+)
 where valid_from <= d and (valid_to is null or valid_to > d);
 
 create or replace temp macro cxn_messages_at(d) as table
