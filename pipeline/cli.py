@@ -114,29 +114,49 @@ def run_range(
     build_day: Callable[[date], bool] = lambda d: True,
     progress: Callable[[str], None] | None = _progress,
 ) -> tuple[int, int]:
-    """Load then build each day of [first, last] in order (a backfill). Returns counts."""
+    """Load then build every day of [first, last] (a backfill). Returns (loaded, built).
+
+    One pass: each dataset's files of many days are read and checked together
+    (`load_days`), then each date is built, incrementally from the one before. The marts
+    are those of loading and building day by day; a day that fails to load stops the run
+    there, after the days before it are built.
+    """
     from pipeline.build import build
-    from pipeline.load import load_day
+    from pipeline.load import LoadResult, load_days
 
     if last < first:
         raise CxnError(f"--to {last} is before --from {first}")
-    days = (last - first).days + 1
-    built = 0
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     started = time.perf_counter()
-    for i in range(days):
-        day = first + timedelta(days=i)
-        loaded = load_day(settings, day)
-        line = f"[{i + 1}/{days}] {day}: loaded {loaded.loaded:,} rows"
-        if loaded.rejected:
-            line += f" ({loaded.rejected} rejected)"
+
+    done: list[date] = []
+
+    def loaded(result: LoadResult) -> None:
+        done.append(result.load_date)
+        if progress:
+            line = f"loaded {result.load_date}: {result.loaded:,} rows"
+            progress(line + (f" ({result.rejected} rejected)" if result.rejected else ""))
+
+    failure: CxnError | None = None
+    try:
+        load_days(settings, days, progress=loaded)
+        good = days
+    except CxnError as exc:  # the days before the failing one are loaded: build them
+        failure = exc
+        good = done
+    built = 0
+    for i, day in enumerate(good):
         if build_day(day):
             result = build(settings, day)
             built += 1
-            line += f", built in {result.seconds:.1f}s"
-        if progress:
-            progress(line)
-    log.info("ran %d days in %.1fs", days, time.perf_counter() - started)
-    return days, built
+            if progress:
+                progress(
+                    f"[{i + 1}/{len(days)}] built {day} ({result.mode}) in {result.seconds:.1f}s"
+                )
+    log.info("ran %d days in %.1fs", len(good), time.perf_counter() - started)
+    if failure is not None:
+        raise failure
+    return len(good), built
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

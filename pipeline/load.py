@@ -24,7 +24,8 @@ import hashlib
 import io
 import logging
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -49,7 +50,7 @@ from pipeline.schema import (
     Dataset,
 )
 from pipeline.settings import Settings
-from pipeline.warehouse import first_row, mark_superseded, open_warehouse, transaction
+from pipeline.warehouse import mark_superseded, open_warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +212,19 @@ class _Input:
     raw_columns: tuple[str, ...]
     raw_sql: str
     native: bool  # read by DuckDB's CSV reader (else Python's, or Parquet)
+    # SQL for each record's folder day and file (constants for a one-file relation).
+    load_date_sql: str = "null::date"
+    file_sql: str = "null::varchar"
 
 
 def _stage_input(
-    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, rel: str, *, native: bool = True
+    con: duckdb.DuckDBPyConnection,
+    ds: Dataset,
+    path: Path,
+    rel: str,
+    day: date,
+    *,
+    native: bool = True,
 ) -> _Input:
     """Make the file's records available as a relation (see `_Input`).
 
@@ -224,17 +234,20 @@ def _stage_input(
     or rejects just the broken records.
     """
     name = f"_in_{ds.name}"
+    day_sql, file_sql = f"date '{day.isoformat()}'", _sql_str(rel)
     if path.name.endswith(".parquet"):
-        return _stage_parquet(con, ds, path, rel, name)
+        staged = _stage_parquet(con, ds, path, rel, name)
+        return replace(staged, load_date_sql=day_sql, file_sql=file_sql)
     if native:
         header = _csv_header(path)
         if header is not None:
             _check_header(ds, rel, header)
-            return _stage_csv_native(con, ds, path, header, name)
+            staged = _stage_csv_native(con, ds, [path], header, name)
+            return replace(staged, load_date_sql=day_sql, file_sql=file_sql)
     table = _read_csv_text(ds, path, rel)
     con.execute(f"drop view if exists {name}")  # the native reader's, when it gave up
     con.register(name, table)
-    return _Input(name, ("_raw",), "_raw", native=False)
+    return _Input(name, ("_raw",), "_raw", False, day_sql, file_sql)
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -251,22 +264,34 @@ def _csv_header(path: Path) -> list[str] | None:
 
 
 def _stage_csv_native(
-    con: duckdb.DuckDBPyConnection, ds: Dataset, path: Path, header: list[str], name: str
+    con: duckdb.DuckDBPyConnection,
+    ds: Dataset,
+    paths: list[Path],
+    header: list[str],
+    name: str,
 ) -> _Input:
+    """CSV files of one header, read by DuckDB as text; `_line` counts within each file
+    (the reader keeps the files' order and each file's record order)."""
     fields = [f"_f{i}" for i in range(len(header))]
     columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
     position = {h: i for i, h in enumerate(header)}
-    selects = ["cast(row_number() over () as integer) as _line", "null::varchar as _fields_error"]
+    selects = [
+        "cast(_n - min(_n) over (partition by filename) + 1 as integer) as _line",
+        "null::varchar as _fields_error",
+        "filename as _path",
+    ]
     for col in ds.columns:
         i = position.get(col.name)
         selects.append(f"{fields[i] if i is not None else 'null::varchar'} as {_ident(col.name)}")
     selects += fields
+    files = "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
     # RFC 4180, nothing guessed: DuckDB's sniffer is off; any record that does not fit the
     # header is an error here (the Python reader then handles the file).
     source = (
-        f"read_csv({_sql_str(str(path))}, header = true, columns = {columns}, "
-        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        "strict_mode = true, null_padding = false, parallel = true)"
+        f"(select row_number() over () as _n, * from read_csv({files}, header = true, "
+        f"columns = {columns}, auto_detect = false, delim = ',', quote = '\"', "
+        "escape = '\"', strict_mode = true, null_padding = false, parallel = true, "
+        "filename = true))"
     )
     con.execute(f"create or replace temp view {name} as select {', '.join(selects)} from {source}")
     return _Input(name, tuple(fields), " || ',' || ".join(_csv_field(f) for f in fields), True)
@@ -514,10 +539,10 @@ def _column_checks(ds: Dataset) -> list[tuple[str, str]]:
         )
     checks.append(
         (
-            "p_last_updated_at >= $next_day",
+            "p_last_updated_at >= cast(src._load_date + 1 as timestamp)",
             "'column last_updated_at: ' || strftime(p_last_updated_at, '%Y-%m-%dT%H:%M:%SZ')"
             " || ' is in the future (after the end of the folder''s day ' "
-            "|| strftime($load_date, '%Y-%m-%d') || ')'",
+            "|| strftime(src._load_date, '%Y-%m-%d') || ')'",
         )
     )
     if ds.has_seller_id and ds.name != "sellers":
@@ -538,19 +563,24 @@ def _checked_sql(ds: Dataset, inp: _Input) -> str:
     )
     join = ""
     if ds.has_seller_id and ds.name != "sellers":
+        # Known: a sellers row loaded from this folder or an earlier one.
         join = (
             "left join _known_sellers as known on known.seller_id = "
-            f"{_value(ds.column('seller_id'))}"
+            f"{_value(ds.column('seller_id'))} and known.since <= src._load_date"
         )
     return f"""
     with parsed as (
         select
             src.*,
+            {inp.load_date_sql} as _load_date,
+            {inp.file_sql} as _file,
             {parsed}
         from {inp.name} as src
     )
     select
         src._line,
+        src._load_date,
+        src._file,
         {", ".join(f"src.{f}" for f in inp.raw_columns)},
         {", ".join(f"p_{c.name} as {_ident(c.name)}" for c in ds.columns)},
         case
@@ -565,13 +595,12 @@ def _checked_sql(ds: Dataset, inp: _Input) -> str:
 def _verdict_sql(
     ds: Dataset, inp: _Input, table: str, key: str, all_cols: str, key_desc: str
 ) -> str:
-    """Every record of the file with its verdict, into temp table `table`.
+    """Every record of the input with its verdict (a SELECT for temp table `table`).
 
     The same key and last_updated_at twice with different parsed values: every copy is
     rejected. Identical copies are one record (the first is kept).
     """
     return f"""
-        create or replace temp table {table} as
         with checked as ({_checked_sql(ds, inp)}),
         grouped as (
             select
@@ -580,7 +609,7 @@ def _verdict_sql(
                 row_number() over (same_record order by _line) as _copy,
                 list(_line) over same_record as _lines,
             from checked
-            window same_record as (partition by {key}, _reason is null)
+            window same_record as (partition by _load_date, {key}, _reason is null)
         ),
         judged as (
             select
@@ -598,7 +627,7 @@ def _verdict_sql(
             from grouped
         )
         select
-            _line, {all_cols},
+            _load_date, _file, _line, {all_cols},
             _verdict as _reason,
             -- The record's text is built for rejected records only.
             case when _verdict is not null then {inp.raw_sql} end as _raw,
@@ -607,12 +636,21 @@ def _verdict_sql(
         """
 
 
-@dataclass
-class _Staged:
+@dataclass(frozen=True)
+class _File:
+    """One extract file of a day."""
+
     dataset: Dataset
+    day: date
     path: Path
-    rel: str
-    table: str  # temp table: every record with its _reason (NULL = accepted) and _is_copy
+    rel: str  # path relative to the landing zone, as messages and lineage show it
+
+
+@dataclass
+class _Counted:
+    """What validation found in one file."""
+
+    file: _File
     records: int = 0
     loaded: int = 0
     duplicates: int = 0
@@ -620,82 +658,154 @@ class _Staged:
     sha256: str = ""
 
 
-def _validate(
-    con: duckdb.DuckDBPyConnection,
-    ds: Dataset,
-    path: Path,
-    rel: str,
-    load_date: date,
-    max_reject_rate: float,
-) -> _Staged:
-    """Check every record of one file; the verdicts land in temp table `_checked_<dataset>`.
+def _verdicts(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, files: list[_File], failed: dict[date, LoadError]
+) -> None:
+    """Check every record of `files` into temp table `_checked_<dataset>` (its folder day,
+    file, line, values, reason and whether it is an identical copy). A file that cannot be
+    read records its day's error in `failed` instead.
 
-    Two statements per file whatever its size: the checks (with duplicate detection as
-    window functions), then one aggregate for the counts.
+    CSV files sharing a header are read and checked in one statement (a backfill reads a
+    dataset's files of many days at once); a file DuckDB's reader refuses is read again on
+    its own, by Python's csv module when need be, which says what is wrong record by record.
     """
-    next_day = datetime.combine(load_date, datetime.min.time()) + timedelta(days=1)
-    params = {"load_date": load_date, "next_day": next_day}
+    table = f"_checked_{ds.name}"
     key = ", ".join(_ident(k) for k in (*ds.key, "last_updated_at"))
     all_cols = ", ".join(_ident(c) for c in ds.column_names)
     key_desc = " || ', ' || ".join(
         f"'{k}=' || coalesce(cast({_ident(k)} as varchar), '')" for k in ds.key
     )
-    table = f"_checked_{ds.name}"
-    inp = _stage_input(con, ds, path, rel)
-    try:
-        con.execute(_verdict_sql(ds, inp, table, key, all_cols, key_desc), params)
-    except duckdb.Error as exc:
-        if inp.native:  # DuckDB's reader refused the file: Python's says why, record by record
-            inp = _stage_input(con, ds, path, rel, native=False)
-            con.execute(_verdict_sql(ds, inp, table, key, all_cols, key_desc), params)
-        elif path.name.endswith(".parquet"):
-            raise LoadError(f"{rel}: not a readable parquet file ({_first_line(exc)})") from None
-        else:
-            raise
-    finally:
-        if not inp.native and not path.name.endswith(".parquet"):
-            con.unregister(inp.name)  # the arrow table of the CSV's text
-    counts = first_row(
-        con,
-        f"""
-        select
-            count(*),
-            count(*) filter (where _reason is not null),
-            count(*) filter (where _is_copy),
-            arg_min(_line, _line) filter (where _reason is not null),
-            arg_min(_reason, _line) filter (where _reason is not null),
-        from {table}
-        """,
-    )
-    assert counts is not None
-    records, rejected, copies, first_line, first_reason = counts
-    staged = _Staged(
-        dataset=ds,
-        path=path,
-        rel=rel,
-        table=table,
-        records=int(records),
-        loaded=int(records) - int(rejected) - int(copies),
-        duplicates=int(copies),
-        rejected=int(rejected),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-    )
-    if records and rejected / records > max_reject_rate:
-        raise LoadError(
-            f"{rel}: {rejected} of {records} records rejected "
-            f"({rejected / records:.1%} > {max_reject_rate:.0%} allowed); "
-            f"first: line {first_line}: {first_reason}"
-        )
-    if ds.name == "sellers":
+    created = False
+
+    def add(inp: _Input) -> None:
+        nonlocal created
+        sql = _verdict_sql(ds, inp, table, key, all_cols, key_desc)
         con.execute(
-            f"insert into _known_sellers select distinct seller_id from {table} "
-            "where _reason is null and not _is_copy "
-            "and seller_id not in (select seller_id from _known_sellers)"
+            f"{'insert into' if created else 'create or replace temp table'} {table} "
+            f"{'' if created else 'as '}{sql}"
         )
-    return staged
+        created = True
+
+    groups: dict[tuple[str, ...], list[_File]] = {}
+    singles: list[_File] = []
+    for f in files:
+        header = None if f.path.name.endswith(".parquet") else _csv_header(f.path)
+        if header is None:  # parquet, or a file only the Python reader can explain
+            singles.append(f)
+            continue
+        try:
+            _check_header(ds, f.rel, header)
+        except LoadError as exc:
+            failed.setdefault(f.day, exc)
+            continue
+        groups.setdefault(tuple(header), []).append(f)
+    for names, group in groups.items():
+        if len(group) == 1:
+            singles += group
+            continue
+        con.execute(
+            "create or replace temp table _files as select * from (values "
+            + ", ".join(
+                f"({_sql_str(str(f.path))}, {_sql_str(f.rel)}, date '{f.day.isoformat()}')"
+                for f in group
+            )
+            + ") as t(path, rel, day)"
+        )
+        inp = _stage_csv_native(con, ds, [f.path for f in group], list(names), f"_in_{ds.name}")
+        inp = replace(
+            inp,
+            load_date_sql="(select day from _files where path = src._path)",
+            file_sql="(select rel from _files where path = src._path)",
+        )
+        try:
+            add(inp)
+        except duckdb.Error:
+            singles += group  # one of them is malformed: each on its own
+    for f in sorted(singles, key=lambda f: f.day):
+        try:
+            inp = _stage_input(con, ds, f.path, f.rel, f.day)
+            try:
+                add(inp)
+            except duckdb.Error as exc:
+                if inp.native:
+                    inp = _stage_input(con, ds, f.path, f.rel, f.day, native=False)
+                    add(inp)
+                elif f.path.name.endswith(".parquet"):
+                    raise LoadError(
+                        f"{f.rel}: not a readable parquet file ({_first_line(exc)})"
+                    ) from None
+                else:
+                    raise
+            finally:
+                if not inp.native and not f.path.name.endswith(".parquet"):
+                    con.unregister(inp.name)  # the arrow table of the CSV's text
+        except LoadError as exc:
+            failed.setdefault(f.day, exc)
+    if not created:
+        con.execute(
+            f"create or replace temp table {table} as select * from ("
+            f"select null::date as _load_date, null::varchar as _file, null::integer as _line, "
+            + ", ".join(f"null::{c.sql_type} as {_ident(c.name)}" for c in ds.columns)
+            + ", null::varchar as _reason, null::varchar as _raw, false as _is_copy) where false"
+        )
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection,
+    ds: Dataset,
+    files: list[_File],
+    max_reject_rate: float,
+    failed: dict[date, LoadError],
+) -> list[_Counted]:
+    """Per file: records, loaded, copies, rejected; a file over the reject rate fails its day."""
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"""
+            select
+                _file,
+                count(*),
+                count(*) filter (where _reason is not null),
+                count(*) filter (where _is_copy),
+                arg_min(_line, _line) filter (where _reason is not null),
+                arg_min(_reason, _line) filter (where _reason is not null),
+            from _checked_{ds.name}
+            group by _file
+            """
+        ).fetchall()
+    }
+    counted = []
+    for f in files:
+        if f.day in failed:
+            continue
+        records, rejected, copies, first_line, first_reason = rows.get(f.rel, (0, 0, 0, None, None))
+        if records and rejected / records > max_reject_rate:
+            failed.setdefault(
+                f.day,
+                LoadError(
+                    f"{f.rel}: {rejected} of {records} records rejected "
+                    f"({rejected / records:.1%} > {max_reject_rate:.0%} allowed); "
+                    f"first: line {first_line}: {first_reason}"
+                ),
+            )
+            continue
+        counted.append(
+            _Counted(
+                f,
+                records=int(records),
+                loaded=int(records) - int(rejected) - int(copies),
+                duplicates=int(copies),
+                rejected=int(rejected),
+                sha256=hashlib.sha256(_read_bytes(f.path, f.rel)).hexdigest(),
+            )
+        )
+    return counted
 
 
 # ---------------------------------------------------------------------------------------
+
+# A backfill validates a dataset's files of up to this many days in one statement.
+DAYS_PER_BATCH = 15
 
 
 def load_day(settings: Settings, load_date: date) -> LoadResult:
@@ -705,154 +815,220 @@ def load_day(settings: Settings, load_date: date) -> LoadResult:
     `ops.rejected_rows` for that day and `ops.load_log` are replaced in one transaction.
     On failure nothing of the day is written; a `failed` row is added to ops.load_log.
     """
-    landing = settings.landing_dir
-    folder = day_folder(landing, load_date)
-    if not folder.is_dir():
-        raise LoadError(f"{folder}: no extracts for {load_date} (folder does not exist)")
+    return load_days(settings, [load_date])[0]
 
+
+def load_days(
+    settings: Settings,
+    days: list[date],
+    progress: Callable[[LoadResult], None] | None = None,
+) -> list[LoadResult]:
+    """Load several days in order, reading each dataset's files of many days at once.
+
+    The same result as `load_day` for each day in turn: each day is all or nothing, and the
+    first day that fails stops the run (the days before it are loaded, its error is raised,
+    the days after it are not touched). Days are committed in batches of DAYS_PER_BATCH.
+    """
+    missing = [d for d in days if not day_folder(settings.landing_dir, d).is_dir()]
+    results: list[LoadResult] = []
     with open_warehouse(settings.warehouse, create=True) as con:
-        try:
-            return _load(con, settings, folder, load_date)
-        except LoadError as exc:
-            con.execute(
-                "insert into ops.load_log (load_date, dataset, status, error, loaded_at) "
-                "values (?, '*', 'failed', ?, now()::timestamp)",
-                [load_date, str(exc)],
-            )
-            raise
+        for start in range(0, len(days), DAYS_PER_BATCH):
+            batch = days[start : start + DAYS_PER_BATCH]
+            stop = next((d for d in batch if d in missing), None)
+            loadable = [d for d in batch if stop is None or d < stop]
+            failed: dict[date, LoadError] = {}
+            if loadable:
+                loaded = _load_days(con, settings, loadable, failed)
+                results += loaded
+                for result in loaded:
+                    if progress is not None:
+                        progress(result)
+            if stop is not None:
+                failed.setdefault(
+                    stop,
+                    LoadError(
+                        f"{day_folder(settings.landing_dir, stop)}: no extracts for {stop} "
+                        "(folder does not exist)"
+                    ),
+                )
+            if failed:
+                first = min(failed)
+                if day_folder(settings.landing_dir, first).is_dir():
+                    con.execute(
+                        "insert into ops.load_log (load_date, dataset, status, error, loaded_at) "
+                        "values (?, '*', 'failed', ?, now()::timestamp)",
+                        [first, str(failed[first])],
+                    )
+                raise failed[first]
+    return results
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, settings: Settings, folder: Path, load_date: date
-) -> LoadResult:
-    # Sellers known before this day; this day's valid sellers are added as they are read.
+def _load_days(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    days: list[date],
+    failed: dict[date, LoadError],
+) -> list[LoadResult]:
+    """Validate the days, then write those before the first failing one in one transaction."""
+    # Sellers known before these days, with the day from which each is known; the valid
+    # sellers of these days are added as they are read.
     con.execute(
         "create or replace temp table _known_sellers as "
-        "select distinct seller_id from raw.sellers where _load_date < ?",
-        [load_date],
+        "select seller_id, min(_load_date) as since from raw.sellers "
+        "where _load_date < ? group by seller_id",
+        [days[0]],
     )
-    staged: list[_Staged] = []
+    counted: list[_Counted] = []
     for name in DATASET_ORDER:
-        path = find_file(folder, name)
-        if path is None:
-            continue
-        rel = (
-            str(path.relative_to(settings.landing_dir))
-            if path.is_relative_to(settings.landing_dir)
-            else str(path)
-        )
-        staged.append(
-            _validate(con, DATASETS[name], path, rel, load_date, settings.max_reject_rate)
-        )
-
+        ds = DATASETS[name]
+        files: list[_File] = []
+        for day in days:
+            if day in failed:
+                continue
+            try:
+                path = find_file(day_folder(settings.landing_dir, day), name)
+            except LoadError as exc:
+                failed.setdefault(day, exc)
+                continue
+            if path is not None:
+                rel = (
+                    str(path.relative_to(settings.landing_dir))
+                    if path.is_relative_to(settings.landing_dir)
+                    else str(path)
+                )
+                files.append(_File(ds, day, path, rel))
+        _verdicts(con, ds, files, failed)
+        counted += _count(con, ds, files, settings.max_reject_rate, failed)
+        if name == "sellers":
+            con.execute(
+                "insert into _known_sellers select seller_id, min(_load_date) "
+                "from _checked_sellers where _reason is null and not _is_copy "
+                "and seller_id not in (select seller_id from _known_sellers) "
+                "group by seller_id"
+            )
+    good = [d for d in days if not failed or d < min(failed)]
+    if not good:
+        return []
+    counted = [c for c in counted if c.file.day in good]
+    con.execute("create or replace temp table _days as select unnest(?::date[]) as day", [good])
     with transaction(con):
+        con.execute("delete from ops.rejected_rows where load_date in (select day from _days)")
+        con.execute("delete from ops.load_log where load_date in (select day from _days)")
         for name in DATASET_ORDER:
-            # The records this day touches, before and after: their version chains change.
+            # The records these days touch, before and after: their version chains change.
             ds = DATASETS[name]
             key = ds.key[0]
             con.execute(
                 f"create or replace temp table _touched_{name} as "
-                f"select distinct {key} from raw.{name} where _load_date = ?",
-                [load_date],
+                f"select distinct {key}, _load_date from raw.{name} "
+                "where _load_date in (select day from _days)"
             )
-            _remember_state_refs(con, ds, day=load_date)
-            con.execute(f"delete from raw.{name} where _load_date = ?", [load_date])
-        con.execute("delete from ops.rejected_rows where load_date = ?", [load_date])
-        con.execute("delete from ops.load_log where load_date = ?", [load_date])
-        for s in staged:
-            cols = ", ".join(_ident(c) for c in s.dataset.column_names)
+            _remember_state_refs(con, ds, before=True)
+            con.execute(f"delete from raw.{name} where _load_date in (select day from _days)")
+            cols = ", ".join(_ident(c) for c in ds.column_names)
             con.execute(
-                f"insert into raw.{s.dataset.name} ({cols}, _load_date, _source_file, _line) "
-                f"select {cols}, ?, ?, _line from {s.table} "
-                "where _reason is null and not _is_copy order by _line",
-                [load_date, s.rel],
-            )
-            key = s.dataset.key[0]
-            con.execute(
-                f"insert into _touched_{s.dataset.name} select distinct {key} from {s.table} "
-                "where _reason is null and not _is_copy"
+                f"insert into raw.{name} ({cols}, _load_date, _source_file, _line) "
+                f"select {cols}, _load_date, _file, _line from _checked_{name} "
+                "where _reason is null and not _is_copy "
+                "and _load_date in (select day from _days) order by _load_date, _line"
             )
             con.execute(
-                "insert into ops.rejected_rows "
-                f"select ?, ?, ?, _line, _reason, _raw from {s.table} "
-                "where _reason is not null order by _line",
-                [load_date, s.dataset.name, s.rel],
+                f"insert into _touched_{name} select distinct {key}, _load_date "
+                f"from _checked_{name} where _reason is null and not _is_copy "
+                "and _load_date in (select day from _days)"
             )
+            con.execute(
+                f"insert into ops.rejected_rows select _load_date, '{name}', _file, _line, "
+                f"_reason, _raw from _checked_{name} where _reason is not null "
+                "and _load_date in (select day from _days) order by _load_date, _line"
+            )
+        for c in counted:
             con.execute(
                 "insert into ops.load_log values (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, "
                 "now()::timestamp)",
                 [
-                    load_date,
-                    s.dataset.name,
-                    s.rel,
-                    s.sha256,
-                    s.records,
-                    s.loaded,
-                    s.duplicates,
-                    s.rejected,
+                    c.file.day,
+                    c.file.dataset.name,
+                    c.file.rel,
+                    c.sha256,
+                    c.records,
+                    c.loaded,
+                    c.duplicates,
+                    c.rejected,
                 ],
             )
+        for day in good:
+            if not any(c.file.day == day for c in counted):
+                con.execute(
+                    "insert into ops.load_log (load_date, dataset, status, loaded_at) "
+                    "values (?, '*', 'empty', now()::timestamp)",
+                    [day],
+                )
         for name in DATASET_ORDER:
             ds = DATASETS[name]
             mark_superseded(con, name, ds.key[0], f"_touched_{name}")
-            _remember_state_refs(con, ds, day=None)
-        _record_pending_state(con, load_date)
-        if not staged:
-            con.execute(
-                "insert into ops.load_log (load_date, dataset, status, loaded_at) "
-                "values (?, '*', 'empty', now()::timestamp)",
-                [load_date],
-            )
-    result = LoadResult(
-        load_date=load_date,
-        files=[
-            FileResult(s.dataset.name, s.rel, s.records, s.loaded, s.duplicates, s.rejected)
-            for s in staged
-        ],
-    )
-    log.info(
-        "loaded day=%s files=%d rows=%d rejected=%d",
-        load_date,
-        len(result.files),
-        result.loaded,
-        result.rejected,
-    )
-    return result
+            _remember_state_refs(con, ds, before=False)
+        _record_pending_state(con)
+    results = [
+        LoadResult(
+            load_date=day,
+            files=[
+                FileResult(
+                    c.file.dataset.name, c.file.rel, c.records, c.loaded, c.duplicates, c.rejected
+                )
+                for c in counted
+                if c.file.day == day
+            ],
+        )
+        for day in good
+    ]
+    for result in results:
+        log.info(
+            "loaded day=%s files=%d rows=%d rejected=%d",
+            result.load_date,
+            len(result.files),
+            result.loaded,
+            result.rejected,
+        )
+    return results
 
 
-def _remember_state_refs(con: duckdb.DuckDBPyConnection, ds: Dataset, *, day: date | None) -> None:
+def _remember_state_refs(con: duckdb.DuckDBPyConnection, ds: Dataset, *, before: bool) -> None:
     """Collect the outcome histories (orders, messages, threads) that versions of `ds`
-    refer to, into temp table _state_refs (entity, key): the versions loaded on `day`
-    (before they are replaced), or, with `day=None`, every version of the records the
-    day touched (afterwards: a claim moved to another order changes both orders).
+    refer to, with the load date that changes them, into temp table _state_refs: the
+    versions the days being loaded had (`before` they are replaced), then every version
+    of the records those days touched (a claim moved to another order changes both).
     """
-    con.execute("create temp table if not exists _state_refs (entity varchar, key varchar)")
+    con.execute(
+        "create temp table if not exists _state_refs (entity varchar, key varchar, day date)"
+    )
     key = ds.key[0]
     for entity, column in ds.state_refs:
-        if day is None and column == key:  # the touched keys themselves
+        if not before and column == key:  # the touched keys themselves
             con.execute(
-                f"insert into _state_refs select ?, {key} from _touched_{ds.name}", [entity]
+                f"insert into _state_refs select ?, {key}, _load_date from _touched_{ds.name}",
+                [entity],
             )
             continue
-        where, params = (
-            ("_load_date = ?", [day])
-            if day is not None
-            else (f"{key} in (select {key} from _touched_{ds.name})", [])
-        )
-        con.execute(
-            f"insert into _state_refs select distinct ?, {_ident(column)} from raw.{ds.name} "
-            f"where {where} and {_ident(column)} is not null",
-            [entity, *params],
-        )
+        if before:
+            sql = (
+                f"select distinct ?, {_ident(column)}, _load_date from raw.{ds.name} "
+                f"where _load_date in (select day from _days) and {_ident(column)} is not null"
+            )
+        else:
+            sql = (
+                f"select distinct ?, v.{_ident(column)}, t._load_date from raw.{ds.name} as v "
+                f"join _touched_{ds.name} as t using ({key}) where v.{_ident(column)} is not null"
+            )
+        con.execute(f"insert into _state_refs {sql}", [entity])
 
 
-def _record_pending_state(con: duckdb.DuckDBPyConnection, load_date: date) -> None:
-    """Tell the next build which outcome histories this load changed (ops.pending_state)."""
-    con.execute("create temp table if not exists _state_refs (entity varchar, key varchar)")
+def _record_pending_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Tell the next build which outcome histories these loads changed (ops.pending_state)."""
     con.execute(
-        "insert into ops.pending_state select distinct entity, key, ? from _state_refs",
-        [load_date],
+        "create temp table if not exists _state_refs (entity varchar, key varchar, day date)"
     )
+    con.execute("insert into ops.pending_state select distinct entity, key, day from _state_refs")
     con.execute("drop table _state_refs")
 
 

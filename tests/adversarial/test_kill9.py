@@ -150,7 +150,7 @@ def day_is_whole_or_absent(warehouse: Path, day: date) -> bool:
 
 
 LOAD_POINTS = [
-    "pipeline.load:_validate:2",  # reading files, nothing written yet
+    "pipeline.load:_verdicts:2",  # reading files, nothing written yet
     "pipeline.load:mark_superseded:1",  # in the transaction: rows deleted and inserted
     "pipeline.load:mark_superseded:10",  # the last statement before the commit
     "pipeline.load:LoadResult:1",  # just after the commit
