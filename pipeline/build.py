@@ -42,6 +42,9 @@ from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
 log = logging.getLogger(__name__)
 
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+# How long ops.latest_changes keeps the changed rows of latest_as_of marts: a snapshot
+# published longer ago than this is copied whole instead of patched.
+LATEST_CHANGES_DAYS = 14
 DEFAULT_MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "as_of"}
 MATERIALIZATIONS = {"view", "table", "temp_view", "as_of", "latest_as_of"}
 _REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
@@ -332,6 +335,8 @@ def _materialize(
     else:  # latest_as_of, at least as recent as what is there
         con.execute(f"delete from {fqn}")
         con.execute(f"insert into {fqn} select * from _new")
+    if model.materialized == "latest_as_of":
+        con.execute("insert into ops.latest_changes values (?, null, now()::timestamp)", [fqn])
     con.execute("drop table _new")
 
 
@@ -363,6 +368,9 @@ def _changes_only(
     con.execute(f"delete from {fqn} where {key} in (select {key} from _new)")
     con.execute(f"insert into {fqn} select * from _new")
     con.execute(f"update {fqn} set as_of_date = ?", [as_of])
+    con.execute(
+        f"insert into ops.latest_changes select ?, {key}, now()::timestamp from _new", [fqn]
+    )
     con.execute("drop table _new")
     return True
 
@@ -445,6 +453,10 @@ def build(
         con.execute(
             "insert into ops.build_log values (?, 'built', ?, ?, ?, null, now()::timestamp)",
             [as_of, len(models), len(tests), seconds],
+        )
+        con.execute(
+            "delete from ops.latest_changes "
+            f"where changed_at < now()::timestamp - interval {LATEST_CHANGES_DAYS} day"
         )
     log.info(
         "built as_of=%s mode=%s models=%d tests=%d in %.2fs",

@@ -12,6 +12,12 @@ blocks the pipeline:
 The snapshot has the same schema and table names as the warehouse (`marts.*`, `ref.*`),
 plus `meta.snapshot`: when it was published, the as-of dates it holds, and each table's
 row count.
+
+Publishing costs what changed: the new file starts as a copy of the previous snapshot
+(a sequential file copy), then gets the as-of partitions built since that one, and the
+rows of latest_as_of marts (order_outcomes) the builds changed (`ops.latest_changes`).
+A snapshot of another warehouse, of another layout, or older than the change log is
+copied table by table instead.
 """
 
 from __future__ import annotations
@@ -19,11 +25,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+
+from pipeline.build import LATEST_CHANGES_DAYS
 from pipeline.settings import Settings
 from pipeline.warehouse import connect
 
@@ -38,10 +48,11 @@ class Snapshot:
     tables: dict[str, int]
     latest_as_of: date | None
     seconds: float
+    patched: bool = False  # the previous snapshot plus what changed (else copied whole)
 
 
 def publish_snapshot(settings: Settings) -> Snapshot:
-    """Copy the marts into a fresh file and rename it over `settings.analytics_path`.
+    """Write the marts to a new file and rename it over `settings.analytics_path`.
 
     Idempotent: publishing twice without a build in between gives the same content.
     Needs the warehouse not to be open for writing by another process (run it where the
@@ -57,23 +68,22 @@ def publish_snapshot(settings: Settings) -> Snapshot:
     for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
         leftover.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    previous = _previous(target, settings.warehouse)
+    if previous is not None:
+        shutil.copyfile(target, tmp)
     con = connect(tmp, create=True)
     tables: dict[str, int] = {}
     try:
         con.execute(f"attach '{_sql_path(settings.warehouse)}' as warehouse (read_only)")
-        rows = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where database_name = 'warehouse' and schema_name in "
-            f"({', '.join('?' for _ in SCHEMAS)}) order by 1, 2",
-            list(SCHEMAS),
-        ).fetchall()
+        built_through = con.execute(
+            "select max(built_at) from warehouse.ops.build_log where status = 'built'"
+        ).fetchall()[0][0]
         con.execute("begin transaction")
-        for schema in SCHEMAS:
-            con.execute(f"create schema if not exists {schema}")
-        for schema, table in rows:
-            con.execute(
-                f"create table {schema}.{table} as select * from warehouse.{schema}.{table}"
-            )
+        if previous is None:
+            _copy_all(con)
+        else:
+            _patch(con, previous)
+        for schema, table in _tables(con, "warehouse"):
             count = con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
             tables[f"{schema}.{table}"] = int(count)
         latest: date | None = None
@@ -81,11 +91,17 @@ def publish_snapshot(settings: Settings) -> Snapshot:
             latest = con.execute("select max(as_of_date) from marts.seller_scorecard").fetchall()[
                 0
             ][0]
-        con.execute("create schema meta")
+        con.execute("create schema if not exists meta")
         con.execute(
-            "create table meta.snapshot as select now()::timestamp as published_at, "
-            "?::date as latest_as_of_date, ?::json as row_counts",
-            [latest, json.dumps(tables, sort_keys=True)],
+            "create or replace table meta.snapshot as select now()::timestamp as published_at, "
+            "?::date as latest_as_of_date, ?::json as row_counts, "
+            "?::varchar as warehouse, ?::timestamp as built_through",
+            [
+                latest,
+                json.dumps(tables, sort_keys=True),
+                str(settings.warehouse.resolve()),
+                built_through,
+            ],
         )
         con.execute("commit")
         con.execute("detach warehouse")
@@ -103,8 +119,141 @@ def publish_snapshot(settings: Settings) -> Snapshot:
             leftover.unlink(missing_ok=True)
         raise
     seconds = time.perf_counter() - started
-    log.info("published snapshot %s tables=%d seconds=%.1f", target, len(tables), seconds)
-    return Snapshot(target, tables, latest, seconds)
+    log.info(
+        "published snapshot %s tables=%d seconds=%.1f (%s)",
+        target,
+        len(tables),
+        seconds,
+        "patched" if previous else "copied",
+    )
+    return Snapshot(target, tables, latest, seconds, previous is not None)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    built_through: datetime
+
+
+def _previous(target: Path, warehouse: Path) -> _Previous | None:
+    """What the current snapshot holds, when it can be patched rather than rewritten."""
+    if not target.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("select warehouse, built_through from meta.snapshot").fetchall()
+    except duckdb.Error:
+        return None  # a snapshot of an earlier layout
+    finally:
+        con.close()
+    if not row or row[0][0] != str(warehouse.resolve()) or row[0][1] is None:
+        return None
+    built_through = row[0][1]
+    if built_through < datetime.now(UTC).replace(tzinfo=None) - timedelta(
+        days=LATEST_CHANGES_DAYS - 1
+    ):
+        return None  # older than the change log: ops.latest_changes has forgotten some
+    return _Previous(built_through)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = ? and schema_name in "
+            f"({', '.join('?' for _ in SCHEMAS)}) order by 1, 2",
+            [database, *SCHEMAS],
+        ).fetchall()
+    ]
+
+
+def _copy_all(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for schema, table in _tables(con, "warehouse"):
+        con.execute(f"create table {schema}.{table} as select * from warehouse.{schema}.{table}")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list:
+    return con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _patch(con: duckdb.DuckDBPyConnection, previous: _Previous) -> None:
+    """Bring a copy of the previous snapshot up to the warehouse, table by table."""
+    from pipeline.build import discover
+
+    materialized = {m.fqn: m.materialized for m in discover()}
+    current_db = con.execute("select current_database()").fetchall()[0][0]
+    here = set(_tables(con, current_db))
+    there = _tables(con, "warehouse")
+    for schema, table in sorted(here - set(there)):
+        con.execute(f"drop table {schema}.{table}")
+    built = [
+        r[0]
+        for r in con.execute(
+            "select distinct as_of_date from warehouse.ops.build_log "
+            "where status = 'built' and built_at > ?",
+            [previous.built_through],
+        ).fetchall()
+    ]
+    for schema, table in there:
+        fqn = f"{schema}.{table}"
+        source = f"warehouse.{fqn}"
+        same = (schema, table) in here and _columns(con, current_db, schema, table) == _columns(
+            con, "warehouse", schema, table
+        )
+        kind = materialized.get(fqn)
+        if not same or schema != "marts" or kind not in ("as_of", "latest_as_of"):
+            con.execute(f"create or replace table {fqn} as select * from {source}")
+        elif kind == "as_of":
+            if built:
+                con.execute(
+                    f"delete from {fqn} where as_of_date in (select unnest(?::date[]))", [built]
+                )
+                con.execute(
+                    f"insert into {fqn} select * from {source} "
+                    "where as_of_date in (select unnest(?::date[]))",
+                    [built],
+                )
+        else:
+            _patch_latest(con, fqn, source, previous)
+
+
+def _patch_latest(
+    con: duckdb.DuckDBPyConnection, fqn: str, source: str, previous: _Previous
+) -> None:
+    """A latest_as_of mart: the rows the builds since `previous` changed, by key."""
+    from pipeline.build import discover
+
+    model = next(m for m in discover() if m.fqn == fqn)
+    key = model.header.get("changes", "").rpartition(" by ")[2]
+    changes = con.execute(
+        "select count(*), count(*) filter (where key is null) from warehouse.ops.latest_changes "
+        "where table_name = ? and changed_at > ?",
+        [fqn, previous.built_through],
+    ).fetchall()[0]
+    if not changes[0]:
+        return
+    if changes[1] or not key:
+        con.execute(f"create or replace table {fqn} as select * from {source}")
+        return
+    con.execute(
+        "create or replace temp table _changed_keys as select distinct key "
+        "from warehouse.ops.latest_changes where table_name = ? and changed_at > ?",
+        [fqn, previous.built_through],
+    )
+    con.execute(f"delete from {fqn} where {key} in (select key from _changed_keys)")
+    con.execute(
+        f"insert into {fqn} select * from {source} where {key} in (select key from _changed_keys)"
+    )
+    con.execute(f"update {fqn} set as_of_date = (select max(as_of_date) from {source})")
 
 
 def _sql_path(path: Path) -> str:

@@ -73,6 +73,13 @@ create table if not exists ops.pending_state (
     key varchar not null,
     load_date date not null
 );
+-- The rows of latest_as_of marts each build changed (key NULL: the whole table), so the
+-- analysts' snapshot copies only those (pipeline/snapshot.py). Kept for LATEST_CHANGES_DAYS.
+create table if not exists ops.latest_changes (
+    table_name varchar not null,
+    key varchar,
+    changed_at timestamp not null
+);
 create table if not exists ops.newsletter_outbox (
     seller_id varchar not null,
     week varchar not null,

@@ -111,3 +111,44 @@ def test_snapshot_holds_the_marts_and_their_targets(settings):
     # Publishing again without a build changes nothing but the timestamp.
     again = publish_snapshot(settings)
     assert again.tables == snap.tables
+
+
+def _contents(path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in ('marts', 'ref') order by 1, 2"
+        ).fetchall()
+        return {
+            f"{s}.{t}": con.execute(f"select * from {s}.{t} order by all").fetchall()
+            for s, t in tables
+        }
+    finally:
+        con.close()
+
+
+def test_a_patched_snapshot_equals_a_fresh_copy(settings, tmp_path):
+    """Publishing copies the previous snapshot and adds what the builds since changed
+    (new as-of partitions, the order_outcomes rows that moved): the same as copying all."""
+    from dataclasses import replace
+
+    end = date(2026, 11, 22)
+    days = [end - timedelta(days=k) for k in range(9, -1, -1)]
+    generate(settings.landing_dir, sellers=6, days=10, end_date=end, seed=5)
+    for day in days[:6]:
+        load_day(settings, day)
+        build(settings, day)
+    publish_snapshot(settings)
+    for day in days[6:]:  # incremental builds: order_outcomes moves by its changed rows
+        load_day(settings, day)
+        assert build(settings, day).mode == "incremental"
+    build(settings, days[2])  # a rerun of an older partition too
+    patched = publish_snapshot(settings)
+    fresh = publish_snapshot(replace(settings, analytics_db=tmp_path / "fresh.duckdb"))
+    assert patched.patched and not fresh.patched
+    assert patched.tables == fresh.tables
+    assert _contents(patched.path) == _contents(fresh.path)
+    con = duckdb.connect(str(patched.path), read_only=True)
+    assert con.execute("select max(as_of_date) from marts.order_outcomes").fetchall() == [(end,)]
+    con.close()
