@@ -232,19 +232,38 @@ def _recompute_orders(con: duckdb.DuckDBPyConnection, keys_sql: str, through: da
     con.execute(f"create or replace temp table _state_keys as {keys_sql}")
     con.execute(f"create or replace temp table _order_inputs as\n{_sql('order_inputs.sql')}")
     con.execute(f"create or replace temp table _fresh_orders as\n{_sql('order_state.sql')}")
+    cutoff = (
+        f"date '{(through - timedelta(days=DORMANT_AFTER_DAYS)).isoformat()}'"
+        if through is not None
+        else "date '0001-01-01'"
+    )
+    # Rows clustered by the date the daily update and its change counts look them up by.
+    parts = {
+        "intermediate.order_state": ("valid_to is not null", "valid_to"),
+        "intermediate.order_state_open": (
+            f"valid_to is null and valid_from >= {cutoff}",
+            "valid_from",
+        ),
+        "intermediate.order_state_dormant": (
+            f"valid_to is null and valid_from < {cutoff}",
+            "valid_from",
+        ),
+    }
     if not all(_table_exists(con, t) for t in ORDER_TABLES):
-        for table in ORDER_TABLES:
-            con.execute(f"create or replace table {table} as select * from _fresh_orders limit 0")
+        # Created with their rows in one statement each: a table created empty in this
+        # transaction and then given a large insert reads back empty in DuckDB 2.0.
+        for table, (where, order) in parts.items():
+            con.execute(
+                f"create or replace table {table} as "
+                f"select * from _fresh_orders where {where} order by {order}"
+            )
+        return
     for table in ORDER_TABLES:
         con.execute(f"delete from {table} where order_id in (select key from _state_keys)")
-    con.execute(
-        "insert into intermediate.order_state select * from _fresh_orders "
-        "where valid_to is not null"
-    )
-    con.execute(
-        "insert into intermediate.order_state_open select * from _fresh_orders "
-        "where valid_to is null"
-    )
+    for table, (where, order) in parts.items():
+        con.execute(
+            f"insert into {table} select * from _fresh_orders where {where} order by {order}"
+        )
     if through is not None:
         _age_current_orders(con, through)
 
