@@ -440,14 +440,37 @@ def _counts_from_histories(con: duckdb.DuckDBPyConnection, as_of: date, target: 
 def _daily_change(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     """`_count_change`: how the daily counts as of `as_of` differ from the day before."""
     d, prev = f"date '{as_of.isoformat()}'", f"date '{(as_of - timedelta(days=1)).isoformat()}'"
+    # The rows that start (+1, read as of today), end (-1, read as of yesterday) or turn
+    # late or due today (both). Views, so that each reader scans only the columns it
+    # reads; every branch is a filter the tables' order lets DuckDB skip row groups by
+    # (spans that ended are kept in the order they ended, current rows in the order they
+    # started, and late and due dates follow the start by a few days).
+    ended, open_, dormant = (f"'{t}'" for t in ORDER_TABLES)
+    flips = f"late_from = {d} and valid_from < {d}"
     con.execute(
         f"""
-        create or replace temp table _delta_orders as
-        select * replace (1 as weight) from cxn_orders_at({d})
-        where valid_from = {d} or late_from = {d}
+        create or replace temp view _delta_orders as
+        select * replace (1 as weight) from cxn_order_rows({open_}, {d})
+        where valid_from = {d}
         union all
-        select * replace (-1 as weight) from cxn_orders_at({prev})
-        where valid_to = {d} or late_from = {d}
+        select * replace (1 as weight) from cxn_order_rows({open_}, {d}) where {flips}
+        union all
+        select * replace (1 as weight) from cxn_order_rows({dormant}, {d}) where {flips}
+        union all
+        select * replace (1 as weight) from cxn_order_rows({ended}, {d})
+        where valid_to > {d} and valid_from = {d}
+        union all
+        select * replace (1 as weight) from cxn_order_rows({ended}, {d})
+        where valid_to > {d} and {flips}
+        union all
+        select * replace (-1 as weight) from cxn_order_rows({ended}, {prev}) where valid_to = {d}
+        union all
+        select * replace (-1 as weight) from cxn_order_rows({ended}, {prev})
+        where valid_to > {d} and {flips}
+        union all
+        select * replace (-1 as weight) from cxn_order_rows({open_}, {prev}) where {flips}
+        union all
+        select * replace (-1 as weight) from cxn_order_rows({dormant}, {prev}) where {flips}
         """
     )
     # The orders whose row of int_orders_evaluated changed today, as it reads now: what a
@@ -459,7 +482,7 @@ def _daily_change(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     )
     con.execute(
         f"""
-        create or replace temp table _delta_messages as
+        create or replace temp view _delta_messages as
         select * replace (1 as weight) from cxn_messages_at({d})
         where valid_from = {d} or due_from = {d}
         union all
@@ -469,7 +492,7 @@ def _daily_change(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     )
     con.execute(
         f"""
-        create or replace temp table _delta_threads as
+        create or replace temp view _delta_threads as
         select * replace (1 as weight) from cxn_threads_at({d}) where valid_from = {d}
         union all
         select * replace (-1 as weight) from cxn_threads_at({prev}) where valid_to = {d}

@@ -6,7 +6,8 @@
 -- The incremental build (pipeline/engine.py) reads them at the as-of date, and at the
 -- as-of date and the day before to find what changed between the two.
 
-create or replace temp macro cxn_orders_at(d) as table
+-- One of the three order tables, its rows read as of `d`.
+create or replace temp macro cxn_order_rows(tbl, d) as table
 select
     order_id,
     seller_id,
@@ -55,14 +56,14 @@ select
     late_from,
     valid_from,
     valid_to,
-from (
-    select * from intermediate.order_state where valid_to > d
-    union all
-    select * from intermediate.order_state_open
-    union all
-    select * from intermediate.order_state_dormant
-)
-where valid_from <= d and (valid_to is null or valid_to > d);
+from query_table(tbl);
+
+create or replace temp macro cxn_orders_at(d) as table
+select * from cxn_order_rows('intermediate.order_state', d) where valid_from <= d and valid_to > d
+union all
+select * from cxn_order_rows('intermediate.order_state_open', d) where valid_from <= d
+union all
+select * from cxn_order_rows('intermediate.order_state_dormant', d) where valid_from <= d;
 
 create or replace temp macro cxn_messages_at(d) as table
 select
