@@ -73,7 +73,7 @@ t = time.perf_counter(); build(SETTINGS, LAST); OUT.write_text(json.dumps(time.p
 def run_phase(name: str, settings: dict, out: Path, **values: object) -> tuple[float, float]:
     """Run a phase in a child process; returns (wall seconds, peak RSS in MB)."""
     prelude = (
-        "import sys\nfrom datetime import date, timedelta\nfrom pathlib import Path\n"
+        "import sys, datetime\nfrom datetime import date, timedelta\nfrom pathlib import Path\n"
         "from pipeline.settings import Settings\n"
         f"ROOT = Path({str(ROOT)!r})\n"
         f"SETTINGS = Settings(Path({settings['landing']!r}), Path({settings['warehouse']!r}), "
