@@ -455,6 +455,9 @@ def _daily_change(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         union all
         select * replace (1 as weight) from cxn_order_rows({open_}, {d}) where {flips}
         union all
+        select * replace (1 as weight) from cxn_order_rows({dormant}, {d})
+        where valid_from = {d}
+        union all
         select * replace (1 as weight) from cxn_order_rows({dormant}, {d}) where {flips}
         union all
         select * replace (1 as weight) from cxn_order_rows({ended}, {d})
