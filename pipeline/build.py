@@ -408,56 +408,95 @@ def build(
     the staging views, and (incremental) brings the engine's histories and totals up to
     date, in one transaction; appends a row to ops.build_log.
     """
+    with open_warehouse(settings.warehouse) as con:
+        return _build(con, settings, as_of, require_loaded=require_loaded, full=full)
+
+
+def build_days(
+    settings: Settings,
+    days: list[date],
+    progress: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Build `days` in order, each as `build` would, on one connection (a backfill).
+
+    Each date is still its own transaction. What a later date of the run replaces anyway
+    is skipped (the latest_as_of marts, built for the last date only), and the warehouse
+    file is written once at the end rather than after every date.
+    """
+    results = []
+    with open_warehouse(settings.warehouse) as con:
+        con.execute("set checkpoint_threshold = '4GB'")
+        for i, day in enumerate(days):
+            result = _build(con, settings, day, latest_marts=i == len(days) - 1)
+            results.append(result)
+            if progress is not None:
+                progress(result)
+        con.execute("checkpoint")
+    return results
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: date,
+    *,
+    require_loaded: bool = True,
+    full: bool = False,
+    latest_marts: bool = True,
+) -> BuildResult:
     started = time.perf_counter()
     models = discover(incremental=not full)
     tests = discover_tests()
+    if not latest_marts:  # and their data tests (assert_<model>__<rule>.sql)
+        skipped = {m.name for m in models if m.materialized == "latest_as_of"}
+        models = [m for m in models if m.name not in skipped]
+        tests = [t for t in tests if t.stem.split("__")[0].removeprefix("assert_") not in skipped]
     mode = "full"
-    with open_warehouse(settings.warehouse) as con:
-        if require_loaded:
-            loaded = scalar(
-                con,
-                "select count(*) from ops.load_log where load_date = ? "
-                "and status in ('loaded', 'empty')",
-                [as_of],
-            )
-            if not loaded:
-                raise BuildError(f"day {as_of} is not loaded; run `cxn load --date {as_of}` first")
-        register_macros(con)
-        con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
-        try:
-            with transaction(con):
-                load_reference(con, settings)
-                if not full:
-                    engine.refresh_states(con)
-                    mode = engine.prepare(con, as_of)
-                temp_models = {m.fqn for m in models if m.materialized in ("table", "temp_view")}
-                for schema_name, table in _persisted_leftovers(con, temp_models):
-                    con.execute(f"drop table {schema_name}.{table}")
-                for model in models:
-                    t0 = time.perf_counter()
-                    try:
-                        _materialize(con, model, as_of, temp_models)
-                    except duckdb.Error as exc:
-                        raise BuildError(
-                            f"model {model.fqn} ({model.path.name}): {str(exc).splitlines()[0]}"
-                        ) from None
-                    log.debug("model %s in %.3fs", model.fqn, time.perf_counter() - t0)
-                run_tests(con, tests)
-        except CxnError as exc:
-            con.execute(
-                "insert into ops.build_log values (?, 'failed', ?, ?, ?, ?, now()::timestamp)",
-                [as_of, len(models), len(tests), time.perf_counter() - started, str(exc)],
-            )
-            raise
-        seconds = time.perf_counter() - started
-        con.execute(
-            "insert into ops.build_log values (?, 'built', ?, ?, ?, null, now()::timestamp)",
-            [as_of, len(models), len(tests), seconds],
+    if require_loaded:
+        loaded = scalar(
+            con,
+            "select count(*) from ops.load_log where load_date = ? "
+            "and status in ('loaded', 'empty')",
+            [as_of],
         )
+        if not loaded:
+            raise BuildError(f"day {as_of} is not loaded; run `cxn load --date {as_of}` first")
+    register_macros(con)
+    con.execute(f"set variable as_of_date = date '{as_of.isoformat()}'")
+    try:
+        with transaction(con):
+            load_reference(con, settings)
+            if not full:
+                engine.refresh_states(con)
+                mode = engine.prepare(con, as_of)
+            temp_models = {m.fqn for m in models if m.materialized in ("table", "temp_view")}
+            for schema_name, table in _persisted_leftovers(con, temp_models):
+                con.execute(f"drop table {schema_name}.{table}")
+            for model in models:
+                t0 = time.perf_counter()
+                try:
+                    _materialize(con, model, as_of, temp_models)
+                except duckdb.Error as exc:
+                    raise BuildError(
+                        f"model {model.fqn} ({model.path.name}): {str(exc).splitlines()[0]}"
+                    ) from None
+                log.debug("model %s in %.3fs", model.fqn, time.perf_counter() - t0)
+            run_tests(con, tests)
+    except CxnError as exc:
         con.execute(
-            "delete from ops.latest_changes "
-            f"where changed_at < now()::timestamp - interval {LATEST_CHANGES_DAYS} day"
+            "insert into ops.build_log values (?, 'failed', ?, ?, ?, ?, now()::timestamp)",
+            [as_of, len(models), len(tests), time.perf_counter() - started, str(exc)],
         )
+        raise
+    seconds = time.perf_counter() - started
+    con.execute(
+        "insert into ops.build_log values (?, 'built', ?, ?, ?, null, now()::timestamp)",
+        [as_of, len(models), len(tests), seconds],
+    )
+    con.execute(
+        "delete from ops.latest_changes "
+        f"where changed_at < now()::timestamp - interval {LATEST_CHANGES_DAYS} day"
+    )
     log.info(
         "built as_of=%s mode=%s models=%d tests=%d in %.2fs",
         as_of,

@@ -121,7 +121,7 @@ def run_range(
     are those of loading and building day by day; a day that fails to load stops the run
     there, after the days before it are built.
     """
-    from pipeline.build import build
+    from pipeline.build import BuildResult, build_days
     from pipeline.load import LoadResult, load_days
 
     if last < first:
@@ -144,19 +144,20 @@ def run_range(
     except CxnError as exc:  # the days before the failing one are loaded: build them
         failure = exc
         good = done
-    built = 0
-    for i, day in enumerate(good):
-        if build_day(day):
-            result = build(settings, day)
-            built += 1
-            if progress:
-                progress(
-                    f"[{i + 1}/{len(days)}] built {day} ({result.mode}) in {result.seconds:.1f}s"
-                )
+    wanted = [day for day in good if build_day(day)]
+
+    def built(result: BuildResult) -> None:
+        if progress:
+            n = days.index(result.as_of) + 1
+            progress(
+                f"[{n}/{len(days)}] built {result.as_of} ({result.mode}) in {result.seconds:.1f}s"
+            )
+
+    build_days(settings, wanted, progress=built)
     log.info("ran %d days in %.1fs", len(good), time.perf_counter() - started)
     if failure is not None:
         raise failure
-    return len(good), built
+    return len(good), len(wanted)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
