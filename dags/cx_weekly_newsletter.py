@@ -6,12 +6,17 @@ metrics as of that Sunday, which `cx_daily` builds.
 
 1. **plan** — the week's sellers (or the `sellers` param), split into batches of 25
    (larger batches for marketplaces past 25,000 sellers: never more than 1,000 mapped
-   tasks, under Airflow's limit of 1,024).
-2. **deliver_batch** — one mapped task per batch, labelled with its first and last
-   seller: renders each seller's HTML + PDF into `{out}/newsletters/{week}/`, then emails
-   it with the PDF attached, over SMTP (`CXN_SMTP_URL`, or the Airflow connection
-   `cxn_smtp`) or to the `.eml` outbox. A batch whose send failed for any seller fails
-   and retries alone; its log names the sellers.
+   batches, under Airflow's limit of 1,024).
+2. **batch** — a task group mapped once per batch, labelled with its first and last seller:
+   - **render** renders each seller's HTML + PDF into `{out}/newsletters/{week}/`. It reads
+     the published read-only snapshot (`analytics.duckdb`), not the warehouse, so it needs
+     no `duckdb_writer` slot: batches render side by side on every Celery worker slot.
+     Its log says how many sellers it rendered per second.
+   - **send** emails the batch over SMTP (`CXN_SMTP_URL`, or the Airflow connection
+     `cxn_smtp`) or to the `.eml` outbox, each with its PDF attached. It records each
+     send in the warehouse, so it runs in the one-slot `duckdb_writer` pool: a short step.
+     A batch whose send failed for any seller fails and retries alone; its log names the
+     sellers.
 3. **report** — counts from `ops.newsletter_outbox` for the week, after every batch
    (also failed ones); it fails the run when any newsletter is still undelivered.
 
@@ -25,7 +30,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import (
+    CronDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
 DUCKDB_POOL = "duckdb_writer"
 SMTP_CONN_ID = "cxn_smtp"
@@ -41,6 +53,10 @@ def _week_of_run() -> str:
             "after the week to send, e.g. 2026-11-23 for 2026-W47)"
         )
     return str(IsoWeek.of(start.date()))
+
+
+def _label(batch: list[str]) -> str:
+    return f"{batch[0]} … {batch[-1]} ({len(batch)})"
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -82,7 +98,6 @@ def _settings():  # type: ignore[no-untyped-def]
         # The Sunday build of cx_daily may still be running when the week ends.
         "retries": 6,
         "retry_delay": timedelta(minutes=20),
-        "pool": DUCKDB_POOL,
     },
     params={
         "sellers": Param([], type="array", description="Only these seller ids (empty: all)"),
@@ -109,28 +124,49 @@ def cx_weekly_newsletter() -> None:
         return batches
 
     @task(map_index_template="{{ batch_label }}")
-    def deliver_batch(batch: list[str]) -> dict[str, int]:
-        """Render and email one batch of sellers; fail if any seller's send failed."""
-        from pipeline.deliver import send_week
+    def render(batch: list[str]) -> dict[str, object]:
+        """Render one batch from the published snapshot: no writer slot needed."""
+        import time
+
         from pipeline.newsletter import render_week
         from pipeline.weeks import IsoWeek
 
         context = get_current_context()
-        context["batch_label"] = f"{batch[0]} … {batch[-1]} ({len(batch)})"  # type: ignore[typeddict-unknown-key]
+        context["batch_label"] = _label(batch)  # type: ignore[typeddict-unknown-key]
         week = IsoWeek.parse(_week_of_run())
-        settings = _settings()
-        rendered = render_week(settings, week, batch)
-        result = send_week(settings, week, batch, force=bool(context["params"]["force_resend"]))
+        started = time.perf_counter()
+        # One process: Airflow runs the batches side by side, one per worker slot.
+        rendered = render_week(_settings(), week, batch, workers=1)
+        seconds = time.perf_counter() - started
+        done = len(rendered.newsletters)
+        print(
+            f"{week} {_label(batch)}: rendered {done} in {seconds:.1f}s, "
+            f"{done / seconds:.2f} sellers/s"
+        )
+        for seller_id, error in sorted(rendered.failed.items()):
+            print(f"not rendered: {seller_id}: {error}")
+        return {"rendered": done, "seconds": round(seconds, 3), "failed": rendered.failed}
+
+    @task(map_index_template="{{ batch_label }}", pool=DUCKDB_POOL)
+    def send(batch: list[str], rendered: dict[str, object]) -> dict[str, int]:
+        """Email one rendered batch; fail if any seller's send failed."""
+        from pipeline.deliver import send_week
+        from pipeline.weeks import IsoWeek
+
+        context = get_current_context()
+        context["batch_label"] = _label(batch)  # type: ignore[typeddict-unknown-key]
+        week = IsoWeek.parse(_week_of_run())
+        result = send_week(_settings(), week, batch, force=bool(context["params"]["force_resend"]))
         counts = {
-            "rendered": len(rendered.newsletters),
+            "rendered": int(rendered["rendered"]),  # type: ignore[call-overload]
             "sent": len(result.sent),
             "skipped": len(result.skipped),
             "failed": len(result.failed),
             "sending": len(result.in_doubt),
         }
-        print(f"{week} {batch[0]}..{batch[-1]}: {counts}")
+        print(f"{week} {_label(batch)}: {counts}")
         # A seller that could not be rendered is also a failed send (no newsletter).
-        failed = {**result.failed, **rendered.failed}
+        failed = {**result.failed, **rendered["failed"]}  # type: ignore[dict-item]
         for seller_id, error in sorted(failed.items()):
             print(f"not delivered: {seller_id}: {error}")
         for seller_id in result.in_doubt:
@@ -147,7 +183,12 @@ def cx_weekly_newsletter() -> None:
             )
         return counts
 
-    @task(trigger_rule="all_done")
+    @task_group
+    def batch(sellers: list[str]) -> None:
+        """One batch: render it anywhere, then send it in the writer pool."""
+        send(sellers, render(sellers))
+
+    @task(trigger_rule="all_done", pool=DUCKDB_POOL)
     def report() -> dict[str, int]:
         """The week's delivery status from ops.newsletter_outbox."""
         from pipeline.deliver import outbox_status
@@ -165,7 +206,7 @@ def cx_weekly_newsletter() -> None:
             )
         return status.counts
 
-    deliver_batch.expand(batch=plan()) >> report()
+    batch.expand(sellers=plan()) >> report()
 
 
 cx_weekly_newsletter()

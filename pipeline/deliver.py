@@ -1,6 +1,7 @@
 """Deliver rendered newsletters by email, at most once per seller and week (SPEC §6).
 
-`send_week` reads the week's manifest (written by `render_week`), and for each seller:
+`send_week` reads the week's manifest (written by `render_week`) and the seller's email
+addresses as the warehouse knows them now, and for each seller:
 checks `ops.newsletter_outbox` first (a `sent` row means skip, unless `force`), builds a
 multipart message (plain text + HTML, PDF attached), claims it (`sending`), hands it to
 the transport, and records the outcome (`sent` or `failed`). Sending is the one side
@@ -37,7 +38,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipeline.context import ACCOUNT_LABELS
 from pipeline.errors import CxnError
-from pipeline.newsletter import read_manifest, template_env, week_sellers, write_atomic
+from pipeline.newsletter import known_sellers, read_manifest, template_env, write_atomic
 from pipeline.paths import UnsafeNameError, child
 from pipeline.schema import invalid_address
 from pipeline.settings import Settings, mask_url
@@ -192,6 +193,7 @@ def subject_for(entry: dict[str, Any], week: IsoWeek) -> str:
 def build_message(
     settings: Settings,
     entry: dict[str, Any],
+    recipients: list[str],
     week: IsoWeek,
     pdf: bytes,
     attempt: int,
@@ -210,7 +212,7 @@ def build_message(
     msg = EmailMessage()
     msg["Subject"] = subject_for(entry, week)
     msg["From"] = settings.mail_from
-    msg["To"] = ", ".join(formataddr(("", a)) for a in entry["recipients"])
+    msg["To"] = ", ".join(formataddr(("", a)) for a in recipients)
     msg["Date"] = format_datetime(datetime.now(UTC))
     digest = hashlib.sha256(f"{week}/{entry['seller_id']}/{attempt}".encode()).hexdigest()[:16]
     msg["Message-ID"] = f"<cxn.{week}.{entry['seller_id']}.{digest}@newsletter.cxn>"
@@ -333,8 +335,6 @@ def send_week(
     """
     policy = policy or RetryPolicy()
     manifest = {e["seller_id"]: e for e in read_manifest(settings, week)}
-    # Every id asked for must be a seller of that week: a typo is an error, not a row.
-    wanted = week_sellers(settings, week, sellers) if sellers else sorted(manifest)
     folder = settings.newsletter_dir(str(week))
     result = SendResult(week)
     unreachable_in_a_row = 0
@@ -342,6 +342,8 @@ def send_week(
     transport = transport or make_transport(settings)
     try:
         with open_warehouse(settings.warehouse) as con:
+            # Every id asked for must be a seller of that week: a typo is an error, not a row.
+            wanted = known_sellers(con, week, sellers) if sellers else sorted(manifest)
             for i, seller_id in enumerate(wanted, 1):
                 previous = first_row(
                     con,
@@ -364,6 +366,9 @@ def send_week(
                     continue
                 attempts = int(previous[1]) if previous else 0
                 entry = manifest.get(seller_id)
+                if entry is not None:
+                    # The addresses known now, not when the newsletter was rendered.
+                    entry = {**entry, "recipients": latest_recipients(con, seller_id)}
                 row = _OutboxRow(seller_id, week, entry, attempts, folder)
                 if stop_reason:
                     row.fail(con, stop_reason)
@@ -431,6 +436,19 @@ def send_week(
     return result
 
 
+def latest_recipients(con: Any, seller_id: str) -> list[str]:
+    """The seller's newest email addresses (delivery uses the latest known, not the as-of)."""
+    row = first_row(
+        con,
+        "select email from raw.sellers where seller_id = ? "
+        "order by last_updated_at desc, _load_date desc, _line desc limit 1",
+        [seller_id],
+    )
+    if not row or not row[0]:
+        return []
+    return [a.strip() for a in row[0].split(";") if a.strip()]
+
+
 def _message_for(
     settings: Settings, folder: Path, entry: dict[str, Any], week: IsoWeek, attempt: int
 ) -> EmailMessage:
@@ -438,7 +456,7 @@ def _message_for(
     pdf = child(folder, entry["pdf"]).read_bytes()
     csv_name = entry.get("defective_orders_csv")
     defects_csv = child(folder, csv_name).read_bytes() if csv_name else None
-    return build_message(settings, entry, week, pdf, attempt, defects_csv)
+    return build_message(settings, entry, entry["recipients"], week, pdf, attempt, defects_csv)
 
 
 def _missing_file(exc: BaseException, week: IsoWeek, seller_id: str) -> str:
@@ -541,8 +559,8 @@ def outbox_status(
 ) -> OutboxStatus:
     """How the week's newsletters stand: sent, failed, left in `sending` by an
     interrupted run (perhaps sent: resend only with force), or not attempted at all."""
-    wanted = week_sellers(settings, week, sellers)
     with open_warehouse(settings.warehouse, read_only=True) as con:
+        wanted = known_sellers(con, week, sellers)
         rows = dict(
             con.execute(
                 "select seller_id, status from ops.newsletter_outbox where week = ?",

@@ -1,9 +1,12 @@
 """Render each seller's weekly Customer Experience newsletter (SPEC §6) to HTML and PDF.
 
-`render_week` reads the marts as of the week's Sunday, builds one plain dict per seller
-(every number already formatted: templates do no arithmetic), renders
+`render_week` reads the marts as of the week's Sunday from the published snapshot (the
+analysts' read-only copy, `pipeline.snapshot`), builds one plain dict per seller (every
+number already formatted: templates do no arithmetic), renders
 `reports/templates/newsletter.html.j2` with autoescaping, and prints it with WeasyPrint.
-Rendering is a pure function of the warehouse: a rerun writes the same files.
+Rendering never opens the warehouse, so any number of render processes (Airflow's mapped
+batches on several Celery workers) run beside each other and beside a build. It is a pure
+function of the snapshot: a rerun writes the same files.
 
 Safety: every value from the extracts is escaped by Jinja's autoescape, and the PDF
 renderer's URL fetcher refuses everything except files inside the templates folder, so
@@ -23,6 +26,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +45,7 @@ from pipeline.context import (
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.paths import UnsafeNameError, child
 from pipeline.settings import TEMPLATES_DIR, Settings
-from pipeline.warehouse import first_row, is_built, open_warehouse
+from pipeline.snapshot import open_snapshot, snapshot_has
 from pipeline.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -184,19 +188,6 @@ def newsletter_files(folder: Path, seller_id: str) -> NewsletterFiles:
     )
 
 
-def latest_recipients(con: duckdb.DuckDBPyConnection, seller_id: str) -> list[str]:
-    """The seller's newest email addresses (delivery uses the latest known, not the as-of)."""
-    row = first_row(
-        con,
-        "select email from raw.sellers where seller_id = ? "
-        "order by last_updated_at desc, _load_date desc, _line desc limit 1",
-        [seller_id],
-    )
-    if not row or not row[0]:
-        return []
-    return [a.strip() for a in row[0].split(";") if a.strip()]
-
-
 def render_week(
     settings: Settings,
     week: IsoWeek,
@@ -206,10 +197,13 @@ def render_week(
 ) -> RenderResult:
     """Render every (or the given) seller's newsletter for `week` into the out folder.
 
-    Side effects: writes `{out}/newsletters/{week}/{seller}.html|.pdf` and `manifest.json`
-    (atomically, file by file). Idempotent: same warehouse, same files. Layout is CPU
-    bound, so sellers are spread over `workers` processes (default: one per core).
+    Reads the published snapshot only. Side effects: writes
+    `{out}/newsletters/{week}/{seller}.html|.pdf` and `manifest.json` (atomically, file by
+    file). Idempotent: same snapshot, same files. Layout is CPU bound, so sellers are
+    spread over `workers` processes (default: one per core; the weekly DAG passes 1 and
+    lets Airflow run its batches side by side).
     """
+    started = time.perf_counter()
     folder = settings.newsletter_dir(str(week))
     failed: dict[str, str] = {}
     targets = []
@@ -237,11 +231,16 @@ def render_week(
                     progress(f"rendered {len(results)}/{len(targets)}")
         results.sort(key=lambda r: r[0].seller_id)
     _merge_manifest(folder, week, [entry for _, entry in results])
+    seconds = time.perf_counter() - started
     log.info(
-        "rendered week=%s newsletters=%d failed=%d folder=%s",
+        "rendered week=%s newsletters=%d failed=%d seconds=%.1f sellers_per_second=%.2f "
+        "workers=%d folder=%s",
         week,
         len(results),
         len(failed),
+        seconds,
+        len(results) / seconds if seconds else 0.0,
+        workers,
         folder,
     )
     return RenderResult(week, folder, [r for r, _ in results], failed)
@@ -279,11 +278,11 @@ def _render_batch(
     seller_ids: list[str],
     progress: Callable[[str], None] | None = None,
 ) -> list[tuple[Rendered, dict[str, Any]]]:
-    """Render some sellers' newsletters on this process's own read-only connection."""
+    """Render some sellers' newsletters on this process's own connection to the snapshot."""
     folder = settings.newsletter_dir(str(week))
     env = template_env()
     out: list[tuple[Rendered, dict[str, Any]]] = []
-    with open_warehouse(settings.warehouse, read_only=True) as con:
+    with open_snapshot(settings) as con:
         for i, seller_id in enumerate(seller_ids, 1):
             context = seller_context(con, seller_id, week)
             context["page_size"] = settings.paper_size
@@ -307,7 +306,6 @@ def _render_batch(
                 "seller_id": seller_id,
                 "seller_name": context["seller"]["name"],
                 "marketplace": context["seller"]["marketplace"],
-                "recipients": latest_recipients(con, seller_id),
                 "account_status": context["account_status"],
                 "as_of_date": week.as_of.isoformat(),
                 "html": html_path.name,
@@ -341,20 +339,30 @@ def seller_batches(
 
 
 def week_sellers(settings: Settings, week: IsoWeek, sellers: list[str] | None = None) -> list[str]:
-    """The sellers with a scorecard as of the week's Sunday (or the given subset, checked)."""
-    with open_warehouse(settings.warehouse, read_only=True) as con:
-        if not is_built(con, week.as_of):
+    """The sellers with a scorecard as of the week's Sunday in the published snapshot (or
+    the given subset, checked)."""
+    with open_snapshot(settings) as con:
+        if not snapshot_has(con, week.as_of):
             raise NotBuiltError(
-                f"no metrics as of {week.as_of} (the Sunday of {week}); "
-                f"run `cxn build --as-of {week.as_of}` first"
+                f"no metrics as of {week.as_of} (the Sunday of {week}) in the published "
+                f"snapshot {settings.analytics_path}; run `cxn build --as-of {week.as_of}` "
+                "(it publishes), or `cxn publish` if that build is done"
             )
-        known = [
-            r[0]
-            for r in con.execute(
-                "select seller_id from marts.seller_scorecard where as_of_date = ? order by 1",
-                [week.as_of],
-            ).fetchall()
-        ]
+        return known_sellers(con, week, sellers)
+
+
+def known_sellers(
+    con: duckdb.DuckDBPyConnection, week: IsoWeek, sellers: list[str] | None = None
+) -> list[str]:
+    """The sellers with a scorecard as of the week's Sunday, or the given ones, each checked
+    to be one of them (a typo is an error, not an empty newsletter)."""
+    known = [
+        r[0]
+        for r in con.execute(
+            "select seller_id from marts.seller_scorecard where as_of_date = ? order by 1",
+            [week.as_of],
+        ).fetchall()
+    ]
     if not sellers:
         return known
     unknown = sorted(set(sellers) - set(known))

@@ -27,13 +27,15 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from pipeline.build import LATEST_CHANGES_DAYS
+from pipeline.errors import NotBuiltError
 from pipeline.settings import Settings
 from pipeline.warehouse import connect
 
@@ -91,16 +93,21 @@ def publish_snapshot(settings: Settings) -> Snapshot:
             latest = con.execute("select max(as_of_date) from marts.seller_scorecard").fetchall()[
                 0
             ][0]
+        built_dates = con.execute(
+            "select coalesce(list(distinct as_of_date order by as_of_date), []) "
+            "from warehouse.ops.build_log where status = 'built'"
+        ).fetchall()[0][0]
         con.execute("create schema if not exists meta")
         con.execute(
             "create or replace table meta.snapshot as select now()::timestamp as published_at, "
             "?::date as latest_as_of_date, ?::json as row_counts, "
-            "?::varchar as warehouse, ?::timestamp as built_through",
+            "?::varchar as warehouse, ?::timestamp as built_through, ?::date[] as built_dates",
             [
                 latest,
                 json.dumps(tables, sort_keys=True),
                 str(settings.warehouse.resolve()),
                 built_through,
+                built_dates,
             ],
         )
         con.execute("commit")
@@ -129,6 +136,43 @@ def publish_snapshot(settings: Settings) -> Snapshot:
     return Snapshot(target, tables, latest, seconds, previous is not None)
 
 
+@contextmanager
+def open_snapshot(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published snapshot: what rendering reads.
+
+    Any number of processes may hold one at the same time, beside a build that writes the
+    warehouse: the snapshot is only ever replaced by a rename, never written in place.
+    """
+    path = settings.analytics_path
+    if settings.analytics_db is None and not settings.warehouse.is_file():
+        # The snapshot's place comes from --warehouse: a mistyped one is an error, not
+        # a read of whatever snapshot happens to lie in that folder.
+        connect(settings.warehouse, read_only=True)  # raises: no warehouse there
+    if not path.is_file():
+        raise NotBuiltError(
+            f"{path}: no published snapshot there; `cxn build` publishes one "
+            "(or `cxn publish` after a build); check CXN_ANALYTICS_DB or --warehouse"
+        )
+    con = connect(path, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def snapshot_has(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """True when the snapshot holds the marts as of `as_of` (a build of it was published)."""
+    try:
+        row = con.execute(
+            "select list_contains(built_dates, ?::date) from meta.snapshot", [as_of]
+        ).fetchall()
+    except duckdb.Error:  # published before the snapshot listed its dates
+        row = con.execute(
+            "select count(*) > 0 from marts.seller_scorecard where as_of_date = ?", [as_of]
+        ).fetchall()
+    return bool(row and row[0][0])
+
+
 @dataclass(frozen=True)
 class _Previous:
     built_through: datetime
@@ -150,6 +194,8 @@ def _previous(target: Path, warehouse: Path) -> _Previous | None:
         con.close()
     if not row or row[0][0] != str(warehouse.resolve()) or row[0][1] is None:
         return None
+    from pipeline.build import LATEST_CHANGES_DAYS  # (not at the top: readers need no numpy)
+
     built_through = row[0][1]
     if built_through < datetime.now(UTC).replace(tzinfo=None) - timedelta(
         days=LATEST_CHANGES_DAYS - 1

@@ -43,12 +43,14 @@ def rendered_week_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.build import build
     from pipeline.load import load_day
     from pipeline.newsletter import render_week
+    from pipeline.snapshot import publish_snapshot
 
     root = tmp_path_factory.mktemp("rendered-week")
     settings = settings_in(root)
     small_marketplace(settings.landing_dir)
     load_day(settings, SUNDAY)
     build(settings, SUNDAY)
+    publish_snapshot(settings)
     render_week(settings, WEEK)
     return root
 

@@ -17,6 +17,7 @@ from pipeline.build import build
 from pipeline.deliver import send_week
 from pipeline.newsletter import render_week
 from pipeline.settings import Settings
+from pipeline.snapshot import publish_snapshot
 from tests.adversarial.conftest import SUNDAY, WEEK, query, run_cli
 from tests.smtp import FlakyInbox, Inbox, free_port, smtp_server
 
@@ -180,6 +181,7 @@ def test_a_seller_id_from_an_old_warehouse_cannot_name_a_file(rendered_week, tmp
     )
     con.close()
     build(rendered_week, SUNDAY)
+    publish_snapshot(rendered_week)
     result = render_week(rendered_week, WEEK)
     assert sorted(result.failed) == [evil]
     assert "is not a plain file name" in result.failed[evil]

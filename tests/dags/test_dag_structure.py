@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -67,23 +68,45 @@ def test_weekly_dag_schedule_and_params(dagbag):
     assert dag.max_active_runs == 1
     assert set(dag.params) == {"sellers", "force_resend"}
     assert dag.params["sellers"] == [] and dag.params["force_resend"] is False
-    assert [t.task_id for t in dag.topological_sort()] == ["plan", "deliver_batch", "report"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "plan",
+        "batch.render",
+        "batch.send",
+        "report",
+    ]
 
 
-def test_weekly_dag_maps_one_task_per_batch_labelled_by_its_sellers(dagbag):
+def test_weekly_dag_maps_one_group_per_batch_labelled_by_its_sellers(dagbag):
     dag = dagbag.dags["cx_weekly_newsletter"]
-    deliver = dag.get_task("deliver_batch")
-    assert deliver.map_index_template == "{{ batch_label }}"
+    assert isinstance(dag.task_group_dict["batch"], MappedTaskGroup)
+    for task_id in ("batch.render", "batch.send"):
+        assert dag.get_task(task_id).map_index_template == "{{ batch_label }}"
+    # A batch is sent right after it is rendered, not after every batch has been.
+    assert dag.get_task("batch.send").upstream_task_ids == {"plan", "batch.render"}
     assert dag.get_task("report").trigger_rule == "all_done"
 
 
+# Tasks that open the warehouse (DuckDB: one writing process) queue for its one slot; the
+# rest run wherever a worker slot is free.
+WRITERS = {
+    "cx_daily": {"load", "build", "check", "publish"},
+    "cx_weekly_newsletter": {"batch.send", "report"},
+}
+READERS = {
+    "cx_daily": {"wait_for_extracts"},  # opens no warehouse
+    "cx_weekly_newsletter": {"plan", "batch.render"},  # read the published snapshot
+}
+
+
 @pytest.mark.parametrize("dag_id", ["cx_daily", "cx_weekly_newsletter"])
-def test_every_task_uses_the_duckdb_pool_and_retries(dagbag, dag_id):
-    for task in dagbag.dags[dag_id].tasks:
-        if task.task_id == "wait_for_extracts":
-            continue  # opens no warehouse; its deadline is its retry policy
-        assert task.pool == "duckdb_writer", task.task_id
-        assert task.retries >= 1, task.task_id
+def test_only_the_tasks_that_open_the_warehouse_use_the_writer_pool(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert {t.task_id for t in dag.tasks} == WRITERS[dag_id] | READERS[dag_id]
+    for task in dag.tasks:
+        expected = "duckdb_writer" if task.task_id in WRITERS[dag_id] else "default_pool"
+        assert task.pool == expected, task.task_id
+        if task.task_id != "wait_for_extracts":  # its deadline is its retry policy
+            assert task.retries >= 1, task.task_id
 
 
 @pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)

@@ -3,15 +3,18 @@ however distinctive, appears in seller A's HTML, PDF text or email."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 from datetime import date
 
 from pypdf import PdfReader
 
 from pipeline.build import build
-from pipeline.deliver import build_message
+from pipeline.deliver import send_week
 from pipeline.load import load_day
-from pipeline.newsletter import read_manifest, render_week
+from pipeline.newsletter import render_week
+from pipeline.snapshot import publish_snapshot
 from pipeline.weeks import IsoWeek
 from tests.extracts import feedback, notice, order, seller, write_extract
 
@@ -57,6 +60,7 @@ def test_seller_a_sees_nothing_of_seller_b(settings):
     write_extract(landing, SUNDAY, "notices", [notice("NB", "B1", "2026-11-01", "critical")])
     load_day(settings, SUNDAY)
     build(settings, SUNDAY)
+    publish_snapshot(settings)
     result = render_week(settings, WEEK, workers=1)
     folder = result.folder
 
@@ -67,14 +71,16 @@ def test_seller_a_sees_nothing_of_seller_b(settings):
     a_html = (folder / "A1.html").read_text()
     a_pdf = (folder / "A1.pdf").read_bytes()
     a_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(a_pdf)).pages)
-    entry = next(e for e in read_manifest(settings, WEEK) if e["seller_id"] == "A1")
-    message = build_message(settings, entry, WEEK, a_pdf, 1)
+    assert send_week(settings, WEEK).sent == ["A1", "B1"]
+    message = email.message_from_bytes(
+        (settings.outbox_dir / f"{WEEK}_A1.eml").read_bytes(), policy=email.policy.default
+    )
     # What the recipient reads: headers and decoded bodies (not base64 of the PDF).
-    email = "\n".join(
+    mail = "\n".join(
         [str(message["Subject"]), str(message["To"])]
         + [message.get_body((kind,)).get_content() for kind in ("plain", "html")]
     )
-    for text, where in ((a_html, "HTML"), (a_text, "PDF"), (email, "email")):
+    for text, where in ((a_html, "HTML"), (a_text, "PDF"), (mail, "email")):
         leaked = [s for s in [*B_STRINGS, "B1", "B-1", "Notice NB"] if s in text]
         assert not leaked, f"seller B's data in seller A's {where}: {leaked}"
     assert "A-1" in a_html  # A's own defective order is there

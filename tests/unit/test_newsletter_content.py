@@ -49,6 +49,7 @@ from pipeline.deliver import build_message
 from pipeline.load import load_day
 from pipeline.newsletter import read_manifest, render_week
 from pipeline.settings import Settings
+from pipeline.snapshot import publish_snapshot
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import empty_extracts, feedback, order, seller, shipment, write_day
@@ -97,6 +98,7 @@ def rendered(tmp_path_factory):
     write_day(settings.landing_dir, D, day)
     load_day(settings, D)
     build(settings, D)
+    publish_snapshot(settings)
     result = render_week(settings, WEEK, workers=1)
     pdf_text = {
         r.seller_id: "\n".join(p.extract_text() for p in PdfReader(r.pdf_path).pages)
@@ -217,7 +219,7 @@ def test_full_defect_list_is_attached_as_csv_with_formulas_neutralised(rendered)
     # Shown as text by a spreadsheet, not evaluated.
     assert rows[1][7] == "'" + FORMULA
 
-    msg = build_message(settings, entry["S1"], WEEK, b"%PDF-1.7 stub", 1, raw)
+    msg = build_message(settings, entry["S1"], ["s1@example.com"], WEEK, b"%PDF-1.7 stub", 1, raw)
     attachments = {p.get_filename(): p for p in msg.iter_attachments()}
     assert set(attachments) == {
         "customer-experience-2026-W47-S1.pdf",
@@ -229,7 +231,7 @@ def test_full_defect_list_is_attached_as_csv_with_formulas_neutralised(rendered)
 def test_email_summarises_the_scorecard_with_inline_styles(rendered):
     settings, _, _ = rendered
     entry = {e["seller_id"]: e for e in read_manifest(settings, WEEK)}["S1"]
-    msg = build_message(settings, entry, WEEK, b"%PDF-1.7 stub", 1)
+    msg = build_message(settings, entry, ["s1@example.com"], WEEK, b"%PDF-1.7 stub", 1)
     assert (
         msg["Subject"] == "Customer Experience newsletter 2026-W47 – Late & Co – account critical"
     )

@@ -14,6 +14,7 @@ from pipeline.deliver import RetryPolicy, send_week, smtp_url_from_connection
 from pipeline.errors import NotBuiltError
 from pipeline.load import load_day
 from pipeline.newsletter import TemplatesOnlyFetcher, render_pdf, render_week
+from pipeline.snapshot import publish_snapshot
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import order, seller, write_extract
@@ -67,14 +68,30 @@ def week_built(settings):
     )
     load_day(settings, SUNDAY)
     build(settings, SUNDAY)
+    publish_snapshot(settings)
     return settings
 
 
 def test_render_refuses_a_week_that_is_not_built(settings):
     with open_warehouse(settings.warehouse, create=True):
         pass
-    with pytest.raises(NotBuiltError, match="run `cxn build --as-of 2026-11-22` first"):
+    # Rendering reads the published snapshot, never the warehouse.
+    with pytest.raises(NotBuiltError, match=r"analytics\.duckdb: no published snapshot there"):
         render_week(settings, WEEK)
+    publish_snapshot(settings)
+    with pytest.raises(NotBuiltError, match=r"run `cxn build --as-of 2026-11-22` \(it publishes\)"):
+        render_week(settings, WEEK)
+
+
+def test_send_uses_the_addresses_known_at_send_time(week_built):
+    """The snapshot has no addresses: they come from the warehouse when the mail goes."""
+    render_week(week_built, WEEK)
+    with open_warehouse(week_built.warehouse) as con:
+        con.execute("update raw.sellers set email = 'new@example.com' where seller_id = 'S2'")
+    result = send_week(week_built, WEEK, ["S2"])
+    assert result.sent == ["S2"]
+    eml = next(week_built.outbox_dir.glob("*S2*.eml")).read_text()
+    assert "To: new@example.com" in eml
 
 
 def test_newsletter_shows_one_sellers_data_escaped(week_built):

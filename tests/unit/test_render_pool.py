@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pipeline.build import build
 from pipeline.generate import generate
 from pipeline.load import load_day
+from pipeline.snapshot import publish_snapshot
 
 MAIN = textwrap.dedent(
     """
@@ -42,6 +43,7 @@ def test_pool_renders_under_a_main_script_that_cannot_be_rerun(settings, tmp_pat
     for k in (2, 1, 0):
         load_day(settings, end - timedelta(days=k))
     build(settings, end)
+    publish_snapshot(settings)
     script = tmp_path / "main_like_airflow.py"
     script.write_text(MAIN)
     done = subprocess.run(
