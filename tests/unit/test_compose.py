@@ -418,7 +418,9 @@ def test_airflow_service_mounts_every_data_volume(
 
 
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
-@pytest.mark.parametrize("setting", ["CXN_LANDING_DIR", "CXN_WAREHOUSE", "CXN_OUT_DIR"])
+@pytest.mark.parametrize(
+    "setting", ["CXN_LANDING_DIR", "CXN_WAREHOUSE", "CXN_ANALYTICS_DB", "CXN_OUT_DIR"]
+)
 def test_cxn_path_is_on_a_data_volume(
     compose: dict[str, Any], services: dict[str, dict[str, Any]], name: str, setting: str
 ) -> None:
@@ -426,10 +428,32 @@ def test_cxn_path_is_on_a_data_volume(
     # Fixed, not taken from the host: a host's own CXN_* path would point off the volumes.
     assert value.startswith("/") and "$" not in value, f"{setting}={value!r}"
     path = PurePosixPath(value)
-    # The warehouse's folder is the volume: DuckDB's .wal and analytics.duckdb go beside it.
-    folder = path.parent if setting == "CXN_WAREHOUSE" else path
+    # A database file's folder is the volume: DuckDB's .wal goes beside the file. The snapshot is
+    # what render batches read on every worker, so it must be on a volume they all mount.
+    folder = path.parent if setting in ("CXN_WAREHOUSE", "CXN_ANALYTICS_DB") else path
     targets = [PurePosixPath(target) for _, target in _data_mounts(compose)]
     assert any(folder.is_relative_to(target) for target in targets), f"{setting}={value!r}"
+
+
+def test_worker_renders_from_the_snapshot_and_writes_to_the_output_volume(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    # A render batch on any worker reads the published snapshot and writes newsletters to cxn-out.
+    env = _env(services[WORKER])
+    mounts = {PurePosixPath(target): source for source, target in _volumes(services[WORKER])}
+    snapshot = PurePosixPath(env["CXN_ANALYTICS_DB"])
+    out = PurePosixPath(env["CXN_OUT_DIR"])
+    assert mounts.get(snapshot.parent) == "cxn-warehouse", mounts
+    assert mounts.get(out) == "cxn-out", mounts
+    assert {"cxn-warehouse", "cxn-out"} <= set(compose["volumes"])
+
+
+def test_worker_runs_one_task_per_core_by_default(services: dict[str, dict[str, Any]]) -> None:
+    # Render batches take no pool slot: the worker's concurrency is what bounds them per host.
+    env = _env(services[WORKER])
+    var, op, default = _interpolation(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
+    assert (var, op) == ("CXN_WORKER_CONCURRENCY", ":-")
+    assert default is not None and int(default) >= 2
 
 
 def test_dockerfile_makes_every_volume_folder_writable_for_group_0(
