@@ -1,4 +1,4 @@
-"""Render benchmark: one week's newsletters for 200 sellers, single process and pooled.
+"""Render benchmark: one week's newsletters for 200 sellers, single process, pooled, batched.
 
     .venv/bin/python bench/bench_render.py                  # 200 sellers, 120 days of data
     .venv/bin/python bench/bench_render.py --sellers 40     # a quick look
@@ -9,6 +9,9 @@ need), then prints:
 
 * newsletters per second and seconds per page, rendering every seller in one process,
   then through `render_week` with one worker and with a process pool over all cores;
+* the weekly DAG's way: batches of 25 sellers, each `render_week(..., workers=1)` in its
+  own task, run side by side by 1 and by all cores' worth of processes (as Celery workers
+  with that concurrency would run them);
 * where one newsletter's time goes (single process): the mart queries, drawing the
   SVG charts, the Jinja template, and WeasyPrint's layout and PDF writing;
 * a baseline measured in the same run: WeasyPrint laying out a one-page document with
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,14 +40,16 @@ from pipeline.cli import run_range
 from pipeline.context import TREND_WEEKS, seller_context
 from pipeline.generate import generate
 from pipeline.newsletter import (
+    Printer,
     render_html,
     render_pdf,
     render_week,
+    seller_batches,
     template_env,
     week_sellers,
 )
 from pipeline.settings import Settings
-from pipeline.warehouse import open_warehouse
+from pipeline.snapshot import open_snapshot, publish_snapshot
 from pipeline.weeks import IsoWeek
 
 END = date(2026, 11, 22)  # a Sunday: the week rendered is the one it ends
@@ -65,6 +72,7 @@ def prepare(settings: Settings, sellers: int, days: int) -> IsoWeek:
         END,
         build_day=lambda d: d == END or (d.isoweekday() == 7 and d >= trend_start),
     )
+    publish_snapshot(settings)
     marker.touch()
     print(f"prepared {sellers} sellers x {days} days in {time.perf_counter() - t:.0f}s")
     return week
@@ -90,7 +98,8 @@ def breakdown(settings: Settings, week: IsoWeek) -> tuple[dict[str, list[float]]
     stages: dict[str, list[float]] = {"queries": [], "charts": [], "template": [], "layout": []}
     pages = 0
     sellers = week_sellers(settings, week)
-    with open_warehouse(settings.warehouse, read_only=True) as con:
+    printer = Printer(settings.paper_size)
+    with open_snapshot(settings) as con:
         for seller_id in sellers:
             t0 = time.perf_counter()
             context = seller_context(con, seller_id, week)
@@ -107,9 +116,9 @@ def breakdown(settings: Settings, week: IsoWeek) -> tuple[dict[str, list[float]]
                 )
             svg = time.perf_counter() - t2
             t3 = time.perf_counter()
-            html = render_html(context, env)
+            html = render_html(context, env, inline_css=False)
             t4 = time.perf_counter()
-            pdf = render_pdf(html)
+            pdf = printer.pdf(html)
             t5 = time.perf_counter()
             stages["queries"].append((t1 - t0) - svg)
             stages["charts"].append(svg)
@@ -117,6 +126,24 @@ def breakdown(settings: Settings, week: IsoWeek) -> tuple[dict[str, list[float]]
             stages["layout"].append(t5 - t4)
             pages += len(PdfReader(io.BytesIO(pdf)).pages)
     return stages, len(sellers), pages
+
+
+def _render_batch_task(settings: Settings, week: IsoWeek, batch: list[str]) -> int:
+    """One weekly-DAG render task: a batch in one process."""
+    return len(render_week(settings, week, batch, workers=1).newsletters)
+
+
+def batches_side_by_side(settings: Settings, week: IsoWeek, processes: int) -> float:
+    """Seconds to render every batch of 25 with `processes` tasks at a time."""
+    batches = seller_batches(week_sellers(settings, week))
+    ctx = multiprocessing.get_context("spawn")
+    t = time.perf_counter()
+    with ProcessPoolExecutor(processes, mp_context=ctx, max_tasks_per_child=1) as pool:
+        n = len(batches)
+        done = sum(pool.map(_render_batch_task, [settings] * n, [week] * n, batches))
+    seconds = time.perf_counter() - t
+    assert done == sum(len(b) for b in batches)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
             f"  {workers} process(es): {seconds:6.1f} s   {n / seconds:5.2f} newsletters/s   "
             f"{seconds / pages:6.3f} s/page   = {seconds / pages / base:5.1f}x the baseline page"
             + (f"   speed-up {runs[1] / seconds:.2f}x" if workers != 1 else "")
+        )
+
+    print("\nweekly DAG's batches of 25 (one process per task, as Celery workers run them):")
+    side = {processes: batches_side_by_side(settings, week, processes) for processes in (1, cores)}
+    for processes, seconds in side.items():
+        print(
+            f"  {processes} at a time:     {seconds:6.1f} s   {n / seconds:5.2f} newsletters/s   "
+            f"{seconds / pages:6.3f} s/page   = {seconds / pages / base:5.1f}x the baseline page"
+            + (f"   speed-up {side[1] / seconds:.2f}x" if processes != 1 else "")
         )
     return 0
 

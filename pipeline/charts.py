@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 200, 100
+# The newsletter's vendored font (newsletter.css), so labels print the same on every machine.
+FONT = "CXN Sans, DejaVu Sans, sans-serif"
 LEFT, RIGHT, TOP, BOTTOM = 38, 10, 8, 22
 
 
@@ -62,64 +64,55 @@ def trend_svg(
         v = min(max(v, y_min), y_max)
         return TOP + plot_h * (1 - (v - y_min) / (y_max - y_min))
 
+    # Few elements, shared attributes on the root: every SVG node costs WeasyPrint a style
+    # cascade and a draw, and charts are most of a newsletter's nodes.
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" class="trend" role="img" '
-        f'aria-label="{escape(title)}">',
-        f'<defs><pattern id="{pattern}" width="4" height="4" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="4" '
-        'stroke="#bbb" stroke-width="1"/></pattern></defs>',
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" class="trend" font-family="{FONT}" font-size="9" '
+        f'fill="#333" role="img" aria-label="{escape(title)}">',
     ]
     if target_pct is not None:
         ty = y(target_pct)
         miss_top, miss_bottom = (TOP, ty) if condition != "GREATER_THAN" else (ty, TOP + plot_h)
         parts.append(
+            f'<defs><pattern id="{pattern}" width="4" height="4" patternUnits="userSpaceOnUse" '
+            'patternTransform="rotate(45)"><path d="M0,0V4" stroke="#bbb"/></pattern></defs>'
             f'<rect x="{LEFT}" y="{miss_top:.1f}" width="{plot_w}" '
             f'height="{max(0.0, miss_bottom - miss_top):.1f}" fill="url(#{pattern})" '
             'opacity="0.6"/>'
         )
-    # Axes and y labels.
-    parts.append(
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
-        'stroke="#555" stroke-width="0.8"/>'
-    )
-    for v in (y_min, (y_min + y_max) / 2, y_max):
-        parts.append(
-            f'<text x="{LEFT - 3}" y="{y(v) + 3.5:.1f}" font-size="9" text-anchor="end" '
-            f'fill="#333">{v:g}%</text>'
-        )
+    # The x axis; the target, dashed.
+    parts.append(f'<path d="M{LEFT},{TOP + plot_h}h{plot_w}" stroke="#555" stroke-width="0.8"/>')
     if target_pct is not None:
         parts.append(
-            f'<line x1="{LEFT}" y1="{y(target_pct):.1f}" x2="{LEFT + plot_w}" '
-            f'y2="{y(target_pct):.1f}" stroke="#000" stroke-width="1" stroke-dasharray="4 3"/>'
+            f'<path d="M{LEFT},{y(target_pct):.1f}h{plot_w}" stroke="#000" '
+            'stroke-dasharray="4 3" class="target"/>'
         )
-    # The series: connected runs of known values, with markers.
-    run: list[str] = []
-    runs: list[list[str]] = []
+    # The series: one subpath per connected run of known values, then the markers.
+    runs: list[list[str]] = [[]]
     for i, p in enumerate(points):
         if p.value is None:
-            if run:
-                runs.append(run)
-            run = []
-            continue
-        run.append(f"{x(i):.1f},{y(p.value * 100):.1f}")
-    if run:
-        runs.append(run)
-    for r in runs:
-        parts.append(
-            f'<polyline points="{" ".join(r)}" fill="none" stroke="#1f3b63" stroke-width="1.6"/>'
-        )
-    for i, p in enumerate(points):
-        if p.value is not None:
-            parts.append(
-                f'<circle cx="{x(i):.1f}" cy="{y(p.value * 100):.1f}" r="2" fill="#1f3b63"/>'
-            )
-    # x labels: first, middle and last week.
+            runs.append([])
+        else:
+            runs[-1].append(f"{x(i):.1f},{y(p.value * 100):.1f}")
+    line = "".join("M" + "L".join(r) for r in runs if r)
+    if line:
+        parts.append(f'<path d="{line}" fill="none" stroke="#1f3b63" stroke-width="1.6"/>')
+    markers = "".join(
+        f"M{x(i) - 2:.1f},{y(p.value * 100):.1f}a2,2 0 1,0 4,0a2,2 0 1,0 -4,0"
+        for i, p in enumerate(points)
+        if p.value is not None
+    )
+    if markers:
+        parts.append(f'<path d="{markers}" fill="#1f3b63" class="markers"/>')
+    # y labels: bottom, middle and top; x labels: first, middle and last week.
+    for v in (y_min, (y_min + y_max) / 2, y_max):
+        parts.append(f'<text x="{LEFT - 3}" y="{y(v) + 3.5:.1f}" text-anchor="end">{v:g}%</text>')
     for i in sorted({0, len(points) // 2, len(points) - 1}):
         if 0 <= i < len(points):
             parts.append(
-                f'<text x="{x(i):.1f}" y="{HEIGHT - 5}" font-size="9" text-anchor="middle" '
-                f'fill="#333">{escape(points[i].label)}</text>'
+                f'<text x="{x(i):.1f}" y="{HEIGHT - 5}" text-anchor="middle">'
+                f"{escape(points[i].label)}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -101,19 +101,61 @@ def template_env() -> jinja2.Environment:
     )
 
 
-def render_html(context: dict[str, Any], env: jinja2.Environment | None = None) -> str:
+def render_html(
+    context: dict[str, Any], env: jinja2.Environment | None = None, *, inline_css: bool = True
+) -> str:
+    """The newsletter as HTML. With `inline_css` (the HTML file) the stylesheet is in a
+    `<style>` element; without it (the copy `Printer` lays out) the printer brings it."""
     env = env or template_env()
-    return env.get_template("newsletter.html.j2").render(**context)
+    return env.get_template("newsletter.html.j2").render(**context, inline_css=inline_css)
 
 
-def render_pdf(html: str, fetcher: TemplatesOnlyFetcher | None = None) -> bytes:
+class Printer:
+    """Lays out newsletters to PDF with the stylesheet and its fonts parsed once.
+
+    WeasyPrint would otherwise parse the stylesheet and register the `@font-face` fonts for
+    every document; a printer does it once for a batch of documents. Keep it no longer
+    than the batch: its font configuration holds a temporary copy of the fonts, removed
+    when the printer is collected (a process pool's workers never run exit handlers). The
+    stylesheet's fonts come through `fetcher` (templates folder only); each document gets
+    its own fetcher, so a refusal is logged with the document that caused it.
+    """
+
+    def __init__(self, page_size: str, fetcher: TemplatesOnlyFetcher | None = None) -> None:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fetcher = fetcher or TemplatesOnlyFetcher()
+        self.font_config = FontConfiguration()
+        css = template_env().get_template("newsletter.css").render(page_size=page_size)
+        self.stylesheet = weasyprint.CSS(
+            string=css,
+            base_url=str(TEMPLATES_DIR) + os.sep,
+            url_fetcher=self.fetcher,
+            font_config=self.font_config,
+        )
+
+    def pdf(self, html: str, fetcher: TemplatesOnlyFetcher | None = None) -> bytes:
+        """`html` rendered with `inline_css=False`, as PDF bytes."""
+        return render_pdf(
+            html, fetcher, stylesheets=[self.stylesheet], font_config=self.font_config
+        )
+
+
+def render_pdf(
+    html: str,
+    fetcher: TemplatesOnlyFetcher | None = None,
+    *,
+    stylesheets: list[Any] | None = None,
+    font_config: Any = None,
+) -> bytes:
     import weasyprint
 
     fetcher = fetcher or TemplatesOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=str(TEMPLATES_DIR) + os.sep, url_fetcher=fetcher
     )
-    pdf = document.write_pdf()
+    pdf = document.write_pdf(stylesheets=stylesheets, font_config=font_config)
     if fetcher.refused:
         log.warning(
             "refused %d resource(s) while printing: %s", len(fetcher.refused), fetcher.refused[:3]
@@ -282,12 +324,13 @@ def _render_batch(
     folder = settings.newsletter_dir(str(week))
     env = template_env()
     out: list[tuple[Rendered, dict[str, Any]]] = []
+    printer = Printer(settings.paper_size)
     with open_snapshot(settings) as con:
         for i, seller_id in enumerate(seller_ids, 1):
             context = seller_context(con, seller_id, week)
             context["page_size"] = settings.paper_size
             html = render_html(context, env)
-            pdf = render_pdf(html)
+            pdf = printer.pdf(render_html(context, env, inline_css=False))
             files = newsletter_files(folder, seller_id)
             html_path, pdf_path = files.html, files.pdf
             write_atomic(html_path, html.encode("utf-8"))

@@ -11,9 +11,11 @@ def test_chart_draws_runs_markers_and_target():
     points = [Point("W01", 0.01), Point("W02", 0.02), Point("W03", None), Point("W04", 0.03)]
     svg = str(trend_svg(points, target=0.01, condition="LESS_THAN", title="ODR"))
     assert svg.startswith("<svg") and svg.endswith("</svg>")
-    # A missing week breaks the line: two runs, three markers.
-    assert len(re.findall(r"<polyline ", svg)) == 2
-    assert len(re.findall(r"<circle ", svg)) == 3
+    # A missing week breaks the line: two runs (subpaths), three markers (circles of arcs).
+    line = re.search(r'<path d="([^"]*)" fill="none" stroke="#1f3b63"', svg)
+    assert line is not None and line.group(1).count("M") == 2
+    markers = re.search(r'<path d="([^"]*)" fill="#1f3b63" class="markers"', svg)
+    assert markers is not None and markers.group(1).count("M") == 3
     assert 'stroke-dasharray="4 3"' in svg  # the target line
     assert ">W01<" in svg and ">W04<" in svg
 
@@ -23,7 +25,7 @@ def test_higher_is_better_hatches_below_the_target():
     rect = re.search(r'<rect x="\d+" y="([\d.]+)" width="\d+" height="([\d.]+)"', svg)
     assert rect is not None
     top = float(rect.group(1))
-    target_y = float(re.search(r'y1="([\d.]+)"[^>]*stroke-dasharray', svg).group(1))
+    target_y = float(re.search(r'd="M\d+,([\d.]+)h\d+"[^>]*stroke-dasharray', svg).group(1))
     assert top == target_y  # the hatched band starts at the target and goes down
 
 

@@ -263,15 +263,26 @@ def test_a_process_pool_renders_the_same_files(week_built):
 
 def test_pdf_uses_the_vendored_font_and_the_paper_size(week_built):
     from pipeline.context import seller_context
-    from pipeline.newsletter import render_html, template_env
+    from pipeline.newsletter import Printer, render_html, template_env
 
     with open_warehouse(week_built.warehouse, read_only=True) as con:
         context = seller_context(con, "S2", WEEK)
-    fetcher = TemplatesOnlyFetcher()
-    pdf = render_pdf(render_html(context, template_env()), fetcher)
+    fetcher, document_fetcher = TemplatesOnlyFetcher(), TemplatesOnlyFetcher()
+    pdf = Printer("A4", fetcher).pdf(
+        render_html(context, template_env(), inline_css=False), document_fetcher
+    )
+    # The printer's stylesheet fetched the vendored fonts; the document itself fetched nothing.
     assert any(url.endswith("/fonts/DejaVuSans.ttf") for url in fetcher.fetched)
     assert any(url.endswith("/fonts/DejaVuSans-Bold.ttf") for url in fetcher.fetched)
-    assert fetcher.refused == []
+    assert fetcher.refused == [] and document_fetcher.refused == []
+    fonts = {
+        str(font["/BaseFont"])
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for font in page["/Resources"]["/Font"].get_object().values()
+        for font in [font.get_object()]
+    }
+    # Charts included: no text falls back to whatever fonts the machine has.
+    assert {name.split("+")[-1] for name in fonts} == {"CXN-Sans", "CXN-Sans-Bold"}, fonts
     width = float(PdfReader(io.BytesIO(pdf)).pages[0].mediabox.width)
     assert round(width) == 595  # A4: 210 mm
 
