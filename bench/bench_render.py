@@ -9,7 +9,7 @@ need), then prints:
 
 * newsletters per second and seconds per page, rendering every seller in one process,
   then through `render_week` with one worker and with a process pool over all cores;
-* the weekly DAG's way: batches of 25 sellers, each `render_week(..., workers=1)` in its
+* the weekly DAG's way: batches of 50 sellers, each `render_week(..., workers=1)` in its
   own task, run side by side by 1 and by all cores' worth of processes (as Celery workers
   with that concurrency would run them);
 * where one newsletter's time goes (single process): the mart queries, drawing the
@@ -134,7 +134,7 @@ def _render_batch_task(settings: Settings, week: IsoWeek, batch: list[str]) -> i
 
 
 def batches_side_by_side(settings: Settings, week: IsoWeek, processes: int) -> float:
-    """Seconds to render every batch of 25 with `processes` tasks at a time."""
+    """Seconds to render every batch of 50 with `processes` tasks at a time."""
     batches = seller_batches(week_sellers(settings, week))
     ctx = multiprocessing.get_context("spawn")
     t = time.perf_counter()
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             + (f"   speed-up {runs[1] / seconds:.2f}x" if workers != 1 else "")
         )
 
-    print("\nweekly DAG's batches of 25 (one process per task, as Celery workers run them):")
+    print("\nweekly DAG's batches of 50 (one process per task, as Celery workers run them):")
     side = {processes: batches_side_by_side(settings, week, processes) for processes in (1, cores)}
     for processes, seconds in side.items():
         print(

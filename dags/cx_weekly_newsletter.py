@@ -4,8 +4,8 @@
 Each run covers one ISO week, Monday to Sunday (its data interval), and reports the
 metrics as of that Sunday, which `cx_daily` builds.
 
-1. **plan** — the week's sellers (or the `sellers` param), split into batches of 25
-   (larger batches for marketplaces past 25,000 sellers: never more than 1,000 mapped
+1. **plan** — the week's sellers (or the `sellers` param), split into batches of 50
+   (larger batches for marketplaces past 50,000 sellers: never more than 1,000 mapped
    batches, under Airflow's limit of 1,024).
 2. **batch** — a task group mapped once per batch, labelled with its first and last seller:
    - **render** renders each seller's HTML + PDF into `{out}/newsletters/{week}/`. It reads

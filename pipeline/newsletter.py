@@ -367,9 +367,13 @@ def _render_batch(
 
 
 def seller_batches(
-    sellers: list[str], *, per_batch: int = 25, max_batches: int = 1000
+    sellers: list[str], *, per_batch: int = 50, max_batches: int = 1000
 ) -> list[list[str]]:
     """Split sellers into consecutive batches for Airflow's dynamic task mapping.
+
+    A render task pays about 1.5 s before its first newsletter (a new process importing
+    WeasyPrint) plus Airflow's own start-up; 50 newsletters (~20 s) keep that small while
+    leaving dozens of batches to spread over the workers (docs/benchmarks.md).
 
     Batches hold `per_batch` sellers, or more when that would make more than
     `max_batches` of them (Airflow maps at most 1,024 tasks by default), so a marketplace
