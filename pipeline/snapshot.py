@@ -37,7 +37,7 @@ import duckdb
 
 from pipeline.errors import NotBuiltError
 from pipeline.settings import Settings
-from pipeline.warehouse import connect
+from pipeline.warehouse import connect, require_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def open_snapshot(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     if settings.analytics_db is None and not settings.warehouse.is_file():
         # The snapshot's place comes from --warehouse: a mistyped one is an error, not
         # a read of whatever snapshot happens to lie in that folder.
-        connect(settings.warehouse, read_only=True)  # raises: no warehouse there
+        require_warehouse(settings.warehouse)
     if not path.is_file():
         raise NotBuiltError(
             f"{path}: no published snapshot there; `cxn build` publishes one "

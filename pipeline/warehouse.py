@@ -104,24 +104,30 @@ class WarehouseLockedError(CxnError):
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
+def require_warehouse(path: Path) -> None:
+    """Refuse a path that holds no warehouse file: a mistyped path, which opening would
+    turn into what looks like a fresh start (every newsletter unsent, nothing loaded)."""
+    if not path.is_file():
+        if path.exists():
+            raise CxnError(f"{path}: not a warehouse file (it is a folder or a device)")
+        raise CxnError(
+            f"{path}: no warehouse there; check --warehouse or CXN_WAREHOUSE "
+            "(only `cxn load`, `cxn run` and `cxn demo` create a warehouse)"
+        )
+
+
 def connect(
     path: Path, *, read_only: bool = False, create: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with the session pinned to UTC.
 
-    Only `create=True` (loading, a backfill, the demo) may start a new warehouse file:
-    anywhere else a path with no warehouse is a mistyped path, and opening it would look
-    like a fresh start (every newsletter unsent, nothing loaded).
+    Only `create=True` (loading, a backfill, the demo) may start a new warehouse file;
+    anywhere else the path must hold one (`require_warehouse`).
     """
-    if not path.is_file():
-        if path.exists():
-            raise CxnError(f"{path}: not a warehouse file (it is a folder or a device)")
-        if not create:
-            raise CxnError(
-                f"{path}: no warehouse there; check --warehouse or CXN_WAREHOUSE "
-                "(only `cxn load`, `cxn run` and `cxn demo` create a warehouse)"
-            )
+    if create and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        require_warehouse(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
