@@ -9,7 +9,10 @@ models by those references, and materialises each one as its header says:
                                    (intermediate's default: build-internal, never
                                    written to the warehouse file)
     -- materialized: as_of         a partition per as-of date: delete D, insert D (marts)
-    -- materialized: latest_as_of  keep only the most recent as-of date built
+    -- materialized: latest_as_of  keep only the most recent as-of date built: the rows
+                                   in table <name>__rows, the mart a view adding
+                                   the date; `-- changes: intermediate.X by key`
+                                   lets a daily build rewrite only changed rows
 
 Every model sees the as-of date as `getvariable('as_of_date')`. Staging views pick the
 record versions known at the end of that day, so building as of D gives the same rows
@@ -305,19 +308,10 @@ def _materialize(
     if model.materialized == "temp_view":
         con.execute(f"create or replace temp view {model.name} as\n{sql}")
         return
-    exists = bool(
-        scalar(
-            con,
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-            [model.schema, model.name],
-        )
-    )
-    if model.materialized == "latest_as_of" and exists:
-        latest = scalar(con, f"select max(as_of_date) from {fqn}")
-        if isinstance(latest, date) and latest > as_of:
-            return  # a rerun of an older date: the newest stays
-        if isinstance(latest, date) and _changes_only(con, model, sql, fqn, as_of, latest):
-            return
+    if model.materialized == "latest_as_of":
+        _materialize_latest(con, model, sql, as_of)
+        return
+    exists = _table_exists(con, model.schema, model.name)
     con.execute(f"create or replace temp table _new as\n{sql}")
     new_cols = [r[0] for r in con.execute("describe _new").fetchall()]
     if exists:
@@ -329,28 +323,72 @@ def _materialize(
             exists = False
     if not exists:
         con.execute(f"create table {fqn} as select * from _new")
-    elif model.materialized == "as_of":
+    else:
         con.execute(f"delete from {fqn} where as_of_date = ?", [as_of])
         con.execute(f"insert into {fqn} select * from _new")
-    else:  # latest_as_of, at least as recent as what is there
-        con.execute(f"delete from {fqn}")
-        con.execute(f"insert into {fqn} select * from _new")
-    if model.materialized == "latest_as_of":
-        con.execute("insert into ops.latest_changes values (?, null, now()::timestamp)", [fqn])
     con.execute("drop table _new")
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [schema, name],
+        )
+    )
+
+
+LATEST_ROWS_SUFFIX = "__rows"
+
+
+def latest_rows_table(fqn: str) -> str:
+    """Where a latest_as_of mart keeps its rows (its public name is a view over them)."""
+    return fqn + LATEST_ROWS_SUFFIX
+
+
+def _materialize_latest(
+    con: duckdb.DuckDBPyConnection, model: Model, sql: str, as_of: date
+) -> None:
+    """A latest_as_of mart: its rows without `as_of_date` in table `<name>__rows`, and the
+    mart itself a view adding the as-of date as a constant. So the daily build rewrites
+    only the rows whose outcome changed (`-- changes:` header), not one row per order
+    ever seen, and moving to the next date rewrites the view, not every row."""
+    fqn, rows = model.fqn, latest_rows_table(model.fqn)
+    if _table_exists(con, model.schema, model.name):
+        con.execute(f"drop table {fqn}")  # the layout before the view: rebuilt in full
+    stored = _table_exists(con, model.schema, rows.split(".")[1])
+    latest = scalar(con, f"select as_of_date from {fqn} limit 1") if stored else None
+    if isinstance(latest, date) and latest > as_of:
+        return  # a rerun of an older date: the newest stays
+    cols = [r[0] for r in con.execute(f"describe {sql}").fetchall()]
+    if "as_of_date" not in cols:
+        raise BuildError(f"{model.path}: a latest_as_of model must select as_of_date")
+    stored_cols = [c for c in cols if c != "as_of_date"]
+    if stored and stored_cols != [r[0] for r in con.execute(f"describe {rows}").fetchall()]:
+        stored = False  # the model changed its columns: replace its rows whole
+    moved = stored and latest == as_of - timedelta(days=1) and _changes_only(con, model, sql)
+    if not moved:
+        con.execute(f"drop table if exists _changed_rows_{model.name}")
+        con.execute(f"create or replace table {rows} as select * exclude (as_of_date) from ({sql})")
+        con.execute("insert into ops.latest_changes values (?, null, now()::timestamp)", [fqn])
+    select = ", ".join(
+        f"date '{as_of.isoformat()}' as as_of_date" if c == "as_of_date" else c for c in cols
+    )
+    con.execute(f"create or replace view {fqn} as select {select} from {rows}")
 
 
 _CHANGES = re.compile(r"^(intermediate\.[a-z_]+) by ([a-z_]+)$")
 
 
-def _changes_only(
-    con: duckdb.DuckDBPyConnection, model: Model, sql: str, fqn: str, as_of: date, latest: date
-) -> bool:
-    """Move a latest_as_of mart from the day before by the rows that changed, when its
-    header says which input rows drive it (`-- changes: intermediate.X by key`) and the
-    incremental build knows them (temp relation `_changed_X`). True when done."""
+def _changes_only(con: duckdb.DuckDBPyConnection, model: Model, sql: str) -> bool:
+    """Move a latest_as_of mart's rows from the day before by the rows that changed, when
+    its header says which input rows drive it (`-- changes: intermediate.X by key`) and
+    the incremental build knows them (temp relation `_changed_X`). True when done; the
+    changed rows are left in temp table `_changed_rows_<name>` for the data tests."""
     m = _CHANGES.match(model.header.get("changes", ""))
-    if m is None or latest != as_of - timedelta(days=1):
+    if m is None:
         return False
     source, key = m.groups()
     changed = f"_changed_{source.split('.')[1]}"
@@ -360,18 +398,16 @@ def _changes_only(
         [changed],
     ):
         return False
-    rows = re.sub(rf"\btemp\.{source.split('.')[1]}\b", changed, sql)
-    con.execute(f"create or replace temp table _new as\n{rows}")
-    new_cols = [r[0] for r in con.execute("describe _new").fetchall()]
-    if new_cols != [r[0] for r in con.execute(f"describe {fqn}").fetchall()]:
-        return False  # the model changed shape: replace it whole
-    con.execute(f"delete from {fqn} where {key} in (select {key} from _new)")
-    con.execute(f"insert into {fqn} select * from _new")
-    con.execute(f"update {fqn} set as_of_date = ?", [as_of])
+    fqn, rows = model.fqn, latest_rows_table(model.fqn)
+    changed_rows = f"_changed_rows_{model.name}"
+    changed_sql = re.sub(rf"\btemp\.{source.split('.')[1]}\b", changed, sql)
+    con.execute(f"create or replace temp table {changed_rows} as\n{changed_sql}")
+    con.execute(f"delete from {rows} where {key} in (select {key} from {changed_rows})")
+    con.execute(f"insert into {rows} select * exclude (as_of_date) from {changed_rows}")
     con.execute(
-        f"insert into ops.latest_changes select ?, {key}, now()::timestamp from _new", [fqn]
+        f"insert into ops.latest_changes select ?, {key}, now()::timestamp from {changed_rows}",
+        [fqn],
     )
-    con.execute("drop table _new")
     return True
 
 
@@ -386,10 +422,20 @@ def _persisted_leftovers(
     return [(s, t) for s, t in rows if f"{s}.{t}" in temp_models]
 
 
-def run_tests(con: duckdb.DuckDBPyConnection, tests: list[Path]) -> None:
-    """Each test returns offending rows; any row fails the build."""
+def run_tests(
+    con: duckdb.DuckDBPyConnection, tests: list[Path], moved: dict[str, str] | None = None
+) -> None:
+    """Each test returns offending rows; any row fails the build.
+
+    `moved` maps a latest_as_of mart the build moved by its changed rows to the temp table
+    of those rows: its tests check them only. The rows of every other key are the ones
+    the last build tested, and the changed keys were deleted before their rows went in,
+    so a key unique among the changed rows is unique in the mart.
+    """
     for path in tests:
         sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        for fqn, changed in (moved or {}).items():
+            sql = re.sub(rf"\b{re.escape(fqn)}\b", changed, sql)
         rows = con.execute(f"select * from ({sql}) limit 5").fetchall()
         if rows:
             raise BuildError(f"data test {path.stem} failed: offending rows such as {rows[0]}")
@@ -481,7 +527,19 @@ def _build(
                         f"model {model.fqn} ({model.path.name}): {str(exc).splitlines()[0]}"
                     ) from None
                 log.debug("model %s in %.3fs", model.fqn, time.perf_counter() - t0)
-            run_tests(con, tests)
+            moved = {
+                m.fqn: f"temp._changed_rows_{m.name}"
+                for m in models
+                if m.materialized == "latest_as_of"
+                and scalar(
+                    con,
+                    "select count(*) from duckdb_tables() where temporary and table_name = ?",
+                    [f"_changed_rows_{m.name}"],
+                )
+            }
+            run_tests(con, tests, moved)
+            for rows in moved.values():
+                con.execute(f"drop table {rows}")
     except CxnError as exc:
         con.execute(
             "insert into ops.build_log values (?, 'failed', ?, ?, ?, ?, now()::timestamp)",

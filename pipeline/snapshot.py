@@ -15,7 +15,8 @@ row count.
 
 Publishing costs what changed: the new file starts as a copy of the previous snapshot
 (a sequential file copy), then gets the as-of partitions built since that one, and the
-rows of latest_as_of marts (order_outcomes) the builds changed (`ops.latest_changes`).
+rows of latest_as_of marts (order_outcomes) the builds changed (`ops.latest_changes`),
+and the warehouse's views over them.
 A snapshot of another warehouse, of another layout, or older than the change log is
 copied table by table instead.
 """
@@ -216,11 +217,34 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, st
     ]
 
 
+def _views(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str, str]]:
+    return [
+        (r[0], r[1], r[2])
+        for r in con.execute(
+            "select schema_name, view_name, sql from duckdb_views() "
+            "where database_name = ? and not internal and schema_name in "
+            f"({', '.join('?' for _ in SCHEMAS)}) order by 1, 2",
+            [database, *SCHEMAS],
+        ).fetchall()
+    ]
+
+
+def _copy_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse's views over the copied tables (a latest_as_of mart is one: its rows
+    table plus the as-of date), recreated as they are there."""
+    current_db = con.execute("select current_database()").fetchall()[0][0]
+    for schema, view, _ in _views(con, current_db):
+        con.execute(f"drop view {schema}.{view}")
+    for _, _, sql in _views(con, "warehouse"):
+        con.execute(sql)
+
+
 def _copy_all(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     for schema, table in _tables(con, "warehouse"):
         con.execute(f"create table {schema}.{table} as select * from warehouse.{schema}.{table}")
+    _copy_views(con)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list:
@@ -233,10 +257,15 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
 
 def _patch(con: duckdb.DuckDBPyConnection, previous: _Previous) -> None:
     """Bring a copy of the previous snapshot up to the warehouse, table by table."""
-    from pipeline.build import discover
+    from pipeline.build import discover, latest_rows_table
 
-    materialized = {m.fqn: m.materialized for m in discover()}
+    materialized = {
+        latest_rows_table(m.fqn) if m.materialized == "latest_as_of" else m.fqn: m.materialized
+        for m in discover()
+    }
     current_db = con.execute("select current_database()").fetchall()[0][0]
+    for schema, view, _ in _views(con, current_db):
+        con.execute(f"drop view {schema}.{view}")
     here = set(_tables(con, current_db))
     there = _tables(con, "warehouse")
     for schema, table in sorted(here - set(there)):
@@ -270,20 +299,22 @@ def _patch(con: duckdb.DuckDBPyConnection, previous: _Previous) -> None:
                 )
         else:
             _patch_latest(con, fqn, source, previous)
+    _copy_views(con)
 
 
 def _patch_latest(
     con: duckdb.DuckDBPyConnection, fqn: str, source: str, previous: _Previous
 ) -> None:
-    """A latest_as_of mart: the rows the builds since `previous` changed, by key."""
-    from pipeline.build import discover
+    """The rows table of a latest_as_of mart: the rows the builds since `previous`
+    changed, by key (the as-of date is in the mart's view, copied after)."""
+    from pipeline.build import discover, latest_rows_table
 
-    model = next(m for m in discover() if m.fqn == fqn)
+    model = next(m for m in discover() if latest_rows_table(m.fqn) == fqn)
     key = model.header.get("changes", "").rpartition(" by ")[2]
     changes = con.execute(
         "select count(*), count(*) filter (where key is null) from warehouse.ops.latest_changes "
         "where table_name = ? and changed_at > ?",
-        [fqn, previous.built_through],
+        [model.fqn, previous.built_through],
     ).fetchall()[0]
     if not changes[0]:
         return
@@ -293,13 +324,12 @@ def _patch_latest(
     con.execute(
         "create or replace temp table _changed_keys as select distinct key "
         "from warehouse.ops.latest_changes where table_name = ? and changed_at > ?",
-        [fqn, previous.built_through],
+        [model.fqn, previous.built_through],
     )
     con.execute(f"delete from {fqn} where {key} in (select key from _changed_keys)")
     con.execute(
         f"insert into {fqn} select * from {source} where {key} in (select key from _changed_keys)"
     )
-    con.execute(f"update {fqn} set as_of_date = (select max(as_of_date) from {source})")
 
 
 def _sql_path(path: Path) -> str:

@@ -43,7 +43,9 @@ def checksums(warehouse: Path) -> dict[str, str]:
             f"{schema}.{name}"
             for schema, name in con.execute(
                 "select schema_name, table_name from duckdb_tables() "
-                "where schema_name in ('raw', 'marts') order by 1, 2"
+                "where schema_name in ('raw', 'marts') union all "
+                "select schema_name, view_name from duckdb_views() "
+                "where schema_name = 'marts' order by 1, 2"
             ).fetchall()
         ] + ["ops.rejected_rows"]
         return {

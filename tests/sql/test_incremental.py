@@ -38,7 +38,8 @@ def marts_as_of(warehouse: Path, day: date) -> dict[str, list[tuple]]:
         names = [
             r[0]
             for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+                "select distinct table_name from duckdb_columns() "
+                "where schema_name = 'marts' and column_name = 'as_of_date' order by 1"
             ).fetchall()
         ]
         return {

@@ -118,6 +118,8 @@ def _contents(path) -> dict[str, list[tuple]]:
     try:
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in ('marts', 'ref') union all "
+            "select schema_name, view_name from duckdb_views() "
             "where schema_name in ('marts', 'ref') order by 1, 2"
         ).fetchall()
         return {
