@@ -220,15 +220,33 @@ def mark_superseded(
 
     Versions rank by (last_updated_at, _load_date, _line); a version stops being in
     effect on the earliest load date of any version ranked above it (SPEC 3.1).
+
+    A daily load touches keys whose versions sit in the last few days' row groups, so
+    every step names the range of load dates it needs and DuckDB skips the row groups
+    outside it: find the oldest load date of the keys' versions (a scan of the key column
+    only), rank their versions from there, update the versions whose date changes.
     """
-    where = f"where {key} in (select {key} from {keys_table})" if keys_table else ""
+    where = ""
+    if keys_table:
+        # The oldest version of these keys, found by the key column alone, bounds the
+        # read of their versions to the row groups from its load date on.
+        oldest = con.execute(
+            f"select min(_load_date) from raw.{dataset} "
+            f"where {key} in (select {key} from {keys_table})"
+        ).fetchall()[0][0]
+        if oldest is None:
+            return
+        where = (
+            f"where _load_date >= date '{oldest.isoformat()}' "
+            f"and {key} in (select {key} from {keys_table})"
+        )
     con.execute(
         f"""
-        update raw.{dataset} as target
-        set _superseded_on = ranked.superseded_on
+        create or replace temp table _superseded_changes as
+        select {key}, _load_date, _line, superseded_on
         from (
             select
-                {key}, _load_date, _line,
+                {key}, _load_date, _line, _superseded_on,
                 min(_load_date) over (
                     partition by {key}
                     order by last_updated_at desc, _load_date desc, _line desc
@@ -236,13 +254,27 @@ def mark_superseded(
                 ) as superseded_on,
             from raw.{dataset}
             {where}
-        ) as ranked
-        where target.{key} = ranked.{key}
-          and target._load_date = ranked._load_date
-          and target._line = ranked._line
-          and target._superseded_on is distinct from ranked.superseded_on
+        )
+        where _superseded_on is distinct from superseded_on
         """
     )
+    first, last = con.execute(
+        "select min(_load_date), max(_load_date) from _superseded_changes"
+    ).fetchall()[0]
+    if first is not None:
+        con.execute(
+            f"""
+            update raw.{dataset} as target
+            set _superseded_on = changes.superseded_on
+            from _superseded_changes as changes
+            where target._load_date between date '{first.isoformat()}'
+                                        and date '{last.isoformat()}'
+              and target.{key} = changes.{key}
+              and target._load_date = changes._load_date
+              and target._line = changes._line
+            """
+        )
+    con.execute("drop table _superseded_changes")
 
 
 @contextmanager
