@@ -37,7 +37,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipeline import engine, stats
+from pipeline import engine, registry, stats
 from pipeline.errors import BuildError, CxnError, NotBuiltError
 from pipeline.settings import SQL_DIR, Settings
 from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
@@ -269,6 +269,25 @@ def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             f"{targets}: metric {bad[0][0]}: target_condition must be LESS_THAN or "
             "GREATER_THAN and target must be set"
         )
+    # Each target names a metric of the registry and agrees with its direction.
+    conditions = {
+        m.code: "LESS_THAN" if m.direction == "lower" else "GREATER_THAN"
+        for m in registry.reported()
+        if not m.counts_only
+    }
+    for metric_code, condition in con.execute(
+        "select distinct metric, target_condition from ref.metric_targets order by 1"
+    ).fetchall():
+        if metric_code not in conditions:
+            raise CxnError(
+                f"{targets}: metric {metric_code!r} is not a rate of reference/metrics.toml "
+                f"(one of: {', '.join(sorted(conditions))})"
+            )
+        if condition != conditions[metric_code]:
+            raise CxnError(
+                f"{targets}: metric {metric_code}: target_condition {condition} contradicts "
+                f"its direction in reference/metrics.toml ({conditions[metric_code]})"
+            )
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,18 +1,22 @@
 """What one seller's newsletter shows (SPEC §6), read from the marts and formatted.
 
-`seller_context` returns a plain dict: every number is already text, so the templates do
-no arithmetic and the email, HTML and PDF all say the same thing. Every query filters on
-the one seller id; nothing here reads another seller's rows.
+`seller_context` returns a `Newsletter`, a typed view model: every number is already
+text, so the templates do no arithmetic and the email, HTML and PDF all say the same
+thing. It is made in three steps kept apart: queries (`_seller_rows`, every one filtered
+on the one seller id; nothing here reads another seller's rows), rules (`plan_rows`,
+`low_volume_rows`) and formatting (`pct`, `fmt_*`, `metric_cell`). The metrics, their
+words and their order come from the registry (reference/metrics.toml).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 
+from pipeline import registry
 from pipeline.charts import Point, trend_svg
 from pipeline.errors import NotBuiltError
 from pipeline.weeks import IsoWeek
@@ -51,42 +55,26 @@ class Measure:
     unit: str = "orders"
 
 
-# The status-bearing headline rows (SPEC §3.4), in the order the scorecard lists them.
-SCORECARD = (
-    Measure("order_defect_rate", "all", 60, "Order defect rate", "defective"),
-    Measure("order_defect_rate", "MFN", 60, "Order defect rate, seller-fulfilled", "defective"),
-    Measure(
-        "order_defect_rate", "AFN", 60, "Order defect rate, fulfilled by marketplace", "defective"
-    ),
-    Measure("cancellation_rate", "MFN", 7, "Pre-fulfilment cancellation rate", "cancelled by you"),
-    Measure("late_shipment_rate", "MFN", 30, "Late shipment rate", "shipped late"),
-    Measure(
-        "valid_tracking_rate", "MFN", 30, "Valid tracking rate", "with valid tracking", "shipments"
-    ),
-    Measure(
-        "on_time_delivery_rate",
-        "MFN",
-        14,
-        "On-time delivery rate",
-        "delivered on time",
-        "tracked shipments",
-    ),
-    Measure(
-        "contact_response_rate",
-        "all",
-        30,
-        "Buyer messages answered within 24 hours",
-        "answered in time",
-        "messages",
-    ),
-    Measure("perfect_order_rate", "all", 90, "Perfect order percentage", "perfect"),
-    Measure("policy_notices", "all", 180, "Policy notices", "issued", "notices"),
-)
-# The headline metrics with a 13-week trend chart.
+def _scorecard() -> tuple[Measure, ...]:
+    """The status-bearing headline rows (SPEC §3.4), in the registry's order."""
+    return tuple(
+        Measure(m.code, channel, m.headline or 0, m.row_label(channel), m.bad, m.noun)
+        for m in registry.metrics()
+        for channel in m.scorecard_rows
+    )
+
+
+SCORECARD = _scorecard()
+# The headline metrics with a 13-week trend chart: each rate's first scorecard row.
 TREND_METRICS = tuple(
     (m.metric, m.channel, m.window_days, m.label)
     for m in SCORECARD
-    if m.metric != "policy_notices" and (m.metric != "order_defect_rate" or m.channel == "all")
+    if registry.metric(m.metric).unit == "percent"
+    and m.channel == registry.metric(m.metric).scorecard_rows[0]
+)
+# "How these numbers are computed": (name, definition, windows, lag) per metric.
+HOW_COMPUTED = tuple(
+    (m.label, m.how, m.windows_text, m.lag_text) for m in registry.metrics() if m.how
 )
 
 
@@ -124,29 +112,38 @@ def fmt_hours(hours: float | None) -> str:
     return f"{hours:.1f} h"
 
 
-def fmt_change(now: dict[str, Any], then: dict[str, Any] | None) -> dict[str, str]:
+@dataclass(frozen=True)
+class Change:
+    """A headline row's change since four weeks before: text, better/worse, tooltip."""
+
+    text: str
+    direction: str  # better, worse, same or none
+    title: str
+
+
+def fmt_change(now: dict[str, Any], then: dict[str, Any] | None) -> Change:
     """The change of a headline row since four weeks before, and whether it is better."""
     if then is None:
-        return {"text": "–", "direction": "none", "title": "not built four weeks ago"}
+        return Change("–", "none", "not built four weeks ago")
     if now["metric"] == "policy_notices":
         a, b = int(now["numerator"] or 0), int(then["numerator"] or 0)
         delta = a - b
         text = f"{delta:+d}" if delta else "±0"
         direction = "same" if delta == 0 else ("worse" if delta > 0 else "better")
-        return {"text": text, "direction": direction, "title": f"{b} four weeks ago"}
+        return Change(text, direction, f"{b} four weeks ago")
     if now["rate"] is None or then["rate"] is None:
-        return {"text": "–", "direction": "none", "title": "no data in one of the windows"}
+        return Change("–", "none", "no data in one of the windows")
     delta_pt = round((now["rate"] - then["rate"]) * 100, 2)
     if delta_pt == 0:
-        return {"text": "±0.00 pt", "direction": "same", "title": f"was {pct(then['rate'])}"}
+        return Change("±0.00 pt", "same", f"was {pct(then['rate'])}")
     lower_is_better = now["target_condition"] != "GREATER_THAN"
     better = (delta_pt < 0) == lower_is_better
     arrow = "▲" if delta_pt > 0 else "▼"
-    return {
-        "text": f"{arrow} {abs(delta_pt):.2f} pt",
-        "direction": "better" if better else "worse",
-        "title": f"was {pct(then['rate'])}",
-    }
+    return Change(
+        f"{arrow} {abs(delta_pt):.2f} pt",
+        "better" if better else "worse",
+        f"was {pct(then['rate'])}",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,27 +156,51 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def metric_cell(row: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Cell:
+    """One row of marts.seller_metrics, formatted."""
+
+    metric: str
+    channel: str
+    rate: str
+    numerator: int
+    denominator: int
+    counts: str
+    target: str
+    status: str
+    status_label: str
+    low_volume: bool
+    spike: bool
+    window: str
+    window_days: int
+    has_data: bool
+
+
+def metric_cell(row: dict[str, Any]) -> Cell:
     status = row["status"]
     # Numerators are DOUBLE in the mart (avg_response_hours holds hours); counts are whole.
     numerator = int(row["numerator"]) if row["numerator"] is not None else 0
     denominator = int(row["denominator"]) if row["denominator"] is not None else 0
-    return {
-        "metric": row["metric"],
-        "channel": row["channel"],
-        "rate": pct(row["rate"]),
-        "numerator": numerator,
-        "denominator": denominator,
-        "counts": f"{numerator:,} of {denominator:,}",
-        "target": fmt_target(row["target"], row["target_condition"]),
-        "status": status,
-        "status_label": STATUS_LABELS[status],
-        "low_volume": bool(row["low_volume"]),
-        "spike": bool(row["spike"]),
-        "window": fmt_window(row["window_start"], row["window_end"]),
-        "window_days": row["window_days"],
-        "has_data": denominator > 0,
-    }
+    return Cell(
+        metric=row["metric"],
+        channel=row["channel"],
+        rate=pct(row["rate"]),
+        numerator=numerator,
+        denominator=denominator,
+        counts=f"{numerator:,} of {denominator:,}",
+        target=fmt_target(row["target"], row["target_condition"]),
+        status=status,
+        status_label=STATUS_LABELS[status],
+        low_volume=bool(row["low_volume"]),
+        spike=bool(row["spike"]),
+        window=fmt_window(row["window_start"], row["window_end"]),
+        window_days=row["window_days"],
+        has_data=denominator > 0,
+    )
+
+
+def _cell_fields(cell: Cell) -> dict[str, Any]:
+    return {f.name: getattr(cell, f.name) for f in fields(Cell)}
 
 
 def trend_charts(
@@ -277,7 +298,7 @@ def defective_orders_csv_rows(
 
 def _drivers(
     con: duckdb.DuckDBPyConnection, seller_id: str, as_of: date
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[DriverLine]]:
     """Per failing metric: per dimension, the top values behind its bad events."""
     rows = _rows(
         con,
@@ -295,17 +316,138 @@ def _drivers(
         out.setdefault(r["metric"], {}).setdefault(r["dimension"], []).append(text)
     return {
         metric: [
-            {"label": DIMENSION_LABELS[dim], "values": dims[dim]}
-            for dim in DIMENSION_LABELS
-            if dim in dims
+            DriverLine(DIMENSION_LABELS[dim], dims[dim]) for dim in DIMENSION_LABELS if dim in dims
         ]
         for metric, dims in out.items()
     }
 
 
-def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek) -> dict[str, Any]:
-    """Everything one seller's newsletter shows, formatted, from that seller's rows only."""
-    as_of = week.as_of
+# ---------------------------------------------------------------------------------------
+# The view model: what the templates receive. Every number is already text; templates do
+# no arithmetic, and the email, HTML and PDF say the same thing.
+
+
+@dataclass(frozen=True)
+class Seller:
+    id: str
+    name: str
+    marketplace: str
+
+
+@dataclass(frozen=True)
+class ScorecardRow(Cell):
+    """A status-bearing headline row, with its change since four weeks before."""
+
+    label: str
+    sub: bool  # a channel row under its metric's all-channel row
+    unit: str
+    change: Change
+
+
+@dataclass(frozen=True)
+class SplitRow(Cell):
+    """A part of the order defect rate (negative feedback, claims, chargebacks)."""
+
+    label: str
+    by_channel: dict[str, str]
+
+
+@dataclass(frozen=True)
+class OdrRow:
+    label: str
+    headline: bool
+    cells: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class DriverLine:
+    label: str
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    metric: str
+    label: str
+    status: str
+    status_label: str
+    issue: str
+    drivers: list[DriverLine]
+    now: list[str]
+    later: list[str]
+
+
+@dataclass(frozen=True)
+class LowVolumeNote:
+    label: str
+    window_days: int
+    rate: str
+    counts: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Odr:
+    headline: Cell
+    rows: list[OdrRow]
+    split: list[SplitRow]
+    defective_orders: list[dict[str, Any]]
+    defective_total: int
+    defects_shown: int
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """Everything one seller's newsletter shows (SPEC §6), formatted."""
+
+    seller: Seller
+    week: str
+    week_start: str
+    week_end: str
+    as_of: str
+    change_since: str
+    account_status: str
+    account_status_label: str
+    healthy: bool
+    seller_rating: str
+    feedback_rating: str
+    feedback: Cell
+    channels: dict[str, str]
+    scorecard: list[ScorecardRow]
+    trends: list[dict[str, Any]]
+    trend_weeks: int
+    odr: Odr
+    product_lines: list[dict[str, Any]]
+    product_lines_total: int
+    classic: dict[str, Cell]
+    delivery: dict[str, Cell]
+    messages: dict[str, Any]
+    perfect: Cell
+    notices: list[dict[str, Any]]
+    plans: list[Plan]
+    low_volume: list[LowVolumeNote]
+    how_computed: tuple[tuple[str, str, str, str], ...]
+
+    def template_values(self) -> dict[str, Any]:
+        """The fields as the templates' top-level names."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ---------------------------------------------------------------------------------------
+# Queries: the seller's rows, each filtered on the one seller id.
+
+
+@dataclass(frozen=True)
+class _SellerRows:
+    card: dict[str, Any]
+    now: dict[tuple[str, str, int], dict[str, Any]]
+    then: dict[tuple[str, str, int], dict[str, Any]]
+    product_lines: list[dict[str, Any]]
+    product_lines_total: int
+    notices: list[dict[str, Any]]
+
+
+def _seller_rows(con: duckdb.DuckDBPyConnection, seller_id: str, as_of: date) -> _SellerRows:
     then_as_of = as_of - timedelta(weeks=CHANGE_WEEKS)
     card = _rows(
         con,
@@ -314,74 +456,141 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
     )
     if not card:
         raise NotBuiltError(f"seller {seller_id} has no scorecard as of {as_of}")
-    sc = card[0]
     metrics = _rows(
         con,
         "select * from marts.seller_metrics where seller_id = ? and as_of_date in (?, ?) "
         "order by as_of_date, metric, window_days, channel",
         [seller_id, as_of, then_as_of],
     )
-    now = {
-        (m["metric"], m["channel"], m["window_days"]): m
-        for m in metrics
-        if m["as_of_date"] == as_of
-    }
-    then = {
-        (m["metric"], m["channel"], m["window_days"]): m
-        for m in metrics
-        if m["as_of_date"] == then_as_of
-    }
 
-    def cell(metric: str, channel: str, days: int) -> dict[str, Any]:
+    def by_key(day: date) -> dict[tuple[str, str, int], dict[str, Any]]:
+        return {
+            (m["metric"], m["channel"], m["window_days"]): m
+            for m in metrics
+            if m["as_of_date"] == day
+        }
+
+    product_lines = _rows(
+        con,
+        "select * from marts.product_line_metrics where seller_id = ? and as_of_date = ? "
+        "order by defective_orders desc, orders desc, product_line "
+        f"limit {PRODUCT_LINES_SHOWN}",
+        [seller_id, as_of],
+    )
+    total = con.execute(
+        "select count(*) from marts.product_line_metrics where seller_id = ? and as_of_date = ?",
+        [seller_id, as_of],
+    ).fetchall()[0][0]
+    notices = _rows(
+        con,
+        "select * from marts.seller_notices where seller_id = ? and as_of_date = ? "
+        "and is_unread_open order by severity = 'critical' desc, issued_at desc, notice_id",
+        [seller_id, as_of],
+    )
+    return _SellerRows(
+        card[0], by_key(as_of), by_key(then_as_of), product_lines, int(total), notices
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Rules: which rows a seller is told about.
+
+
+def plan_rows(scorecard: list[ScorecardRow]) -> list[tuple[ScorecardRow, Measure]]:
+    """The scorecard rows at fair or poor that get a plan of action, one per metric.
+
+    The order defect rate has three rows (all, MFN, AFN): the worst, and among equals the
+    whole account, is explained (marts.metric_drivers picks the same row, in SQL).
+    """
+    failing = [
+        (row, m)
+        for row, m in zip(scorecard, SCORECARD, strict=True)
+        if row.status in ("fair", "poor")
+    ]
+    chosen: dict[str, tuple[ScorecardRow, Measure]] = {}
+    for rm in sorted(failing, key=lambda rm: (rm[0].status != "poor", rm[1].channel != "all")):
+        chosen.setdefault(rm[1].metric, rm)
+    return [rm for rm in failing if chosen[rm[1].metric] is rm]
+
+
+def low_volume_rows(now: dict[tuple[str, str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row with a target whose miss was not credible at its volume (SPEC §3.4)."""
+    return sorted(
+        (r for r in now.values() if r["low_volume"]),
+        key=lambda r: (r["metric"], r["channel"], r["window_days"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Formatting: rows into the view model.
+
+
+def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek) -> Newsletter:
+    """Everything one seller's newsletter shows, formatted, from that seller's rows only."""
+    as_of = week.as_of
+    rows = _seller_rows(con, seller_id, as_of)
+    sc, now, then = rows.card, rows.now, rows.then
+
+    def cell(metric: str, channel: str, days: int) -> Cell:
         return metric_cell(now[(metric, channel, days)])
 
-    # Scorecard: each status-bearing headline row with its change since four weeks before.
     scorecard = []
     for m in SCORECARD:
         key = (m.metric, m.channel, m.window_days)
         row = now[key]
-        entry = {
-            "label": m.label,
-            "sub": m.metric == "order_defect_rate" and m.channel != "all",
-            "unit": m.unit,
-            **metric_cell(row),
-            "change": fmt_change(row, then.get(key)),
-        }
+        shown = metric_cell(row)
         if m.metric == "policy_notices":
-            entry["rate"] = f"{entry['numerator']} issued"
-            entry["counts"] = f"{sc['unread_notices']} unread"
-            entry["target"] = "0 unread"
-        scorecard.append(entry)
-
-    odr_rows = []
-    for days, label in ODR_WINDOW_LABELS.items():
-        cells = {ch: cell("order_defect_rate", ch, days) for ch in CHANNEL_LABELS}
-        odr_rows.append({"label": f"{label} ({days} days)", "headline": days == 60, "cells": cells})
-    headline = cell("order_defect_rate", "all", 60)
-    split = [
-        {
-            "label": label,
-            **cell(metric, "all", 60),
-            "by_channel": {ch: cell(metric, ch, 60)["rate"] for ch in ("MFN", "AFN")},
-        }
-        for metric, label in (
-            ("negative_feedback_rate", "Negative feedback"),
-            ("claim_rate", "A-to-z Guarantee claims"),
-            ("chargeback_rate", "Service chargebacks"),
+            shown = replace(
+                shown,
+                rate=f"{shown.numerator} issued",
+                counts=f"{sc['unread_notices']} unread",
+                target="0 unread",
+            )
+        scorecard.append(
+            ScorecardRow(
+                **_cell_fields(shown),
+                label=m.label,
+                sub=m.metric == "order_defect_rate" and m.channel != "all",
+                unit=m.unit,
+                change=fmt_change(row, then.get(key)),
+            )
         )
-    ]
-    defective_orders = [
-        {
-            "order_id": d["order_id"],
-            "purchase_date": fmt_date(d["purchase_date"]),
-            "sku": d["sku"],
-            "product_line": d["product_line"],
-            "channel": d["fulfillment_channel"],
-            "defects": d["defects"],
-            "comment": d["feedback_comment"] or "",
-        }
-        for d in _defective_orders(con, seller_id, as_of, DEFECTS_SHOWN)
-    ]
+
+    headline = cell("order_defect_rate", "all", 60)
+    odr = Odr(
+        headline=headline,
+        rows=[
+            OdrRow(
+                f"{label} ({days} days)",
+                days == 60,
+                {ch: cell("order_defect_rate", ch, days) for ch in CHANNEL_LABELS},
+            )
+            for days, label in ODR_WINDOW_LABELS.items()
+        ],
+        split=[
+            SplitRow(
+                **_cell_fields(cell(m.code, "all", 60)),
+                label=m.label,
+                by_channel={ch: cell(m.code, ch, 60).rate for ch in ("MFN", "AFN")},
+            )
+            for m in registry.metrics()
+            if m.part_of == "order_defect_rate"
+        ],
+        defective_orders=[
+            {
+                "order_id": d["order_id"],
+                "purchase_date": fmt_date(d["purchase_date"]),
+                "sku": d["sku"],
+                "product_line": d["product_line"],
+                "channel": d["fulfillment_channel"],
+                "defects": d["defects"],
+                "comment": d["feedback_comment"] or "",
+            }
+            for d in _defective_orders(con, seller_id, as_of, DEFECTS_SHOWN)
+        ],
+        defective_total=headline.numerator,
+        defects_shown=DEFECTS_SHOWN,
+    )
     product_lines = [
         {
             "product_line": p["product_line"],
@@ -393,41 +602,9 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
             "chargebacks": p["chargebacks"],
             "refunds": p["refunds"],
         }
-        for p in _rows(
-            con,
-            "select * from marts.product_line_metrics where seller_id = ? and as_of_date = ? "
-            "order by defective_orders desc, orders desc, product_line "
-            f"limit {PRODUCT_LINES_SHOWN}",
-            [seller_id, as_of],
-        )
+        for p in rows.product_lines
     ]
-    product_lines_total = int(
-        con.execute(
-            "select count(*) from marts.product_line_metrics "
-            "where seller_id = ? and as_of_date = ?",
-            [seller_id, as_of],
-        ).fetchall()[0][0]
-    )
-
-    classic = {
-        "cancellation": cell("cancellation_rate", "MFN", 7),
-        "late_10": cell("late_shipment_rate", "MFN", 10),
-        "late_30": cell("late_shipment_rate", "MFN", 30),
-        "refunds": cell("refund_rate", "all", 30),
-    }
-    delivery = {
-        "tracking": cell("valid_tracking_rate", "MFN", 30),
-        "on_time": cell("on_time_delivery_rate", "MFN", 14),
-    }
     avg = now[("avg_response_hours", "all", 30)]
-    messages = {
-        "response": [cell("contact_response_rate", "all", d) for d in (7, 30, 90)],
-        "avg_hours": fmt_hours(avg["rate"]),
-        "avg_window": fmt_window(avg["window_start"], avg["window_end"]),
-        "answered": int(avg["denominator"] or 0),
-        "fcr": cell("first_contact_resolution_rate", "all", 56),
-    }
-    feedback = cell("feedback_positive_rate", "all", 365)
     notices = [
         {
             "notice_id": n["notice_id"],
@@ -436,28 +613,12 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
             "severity": n["severity"],
             "subject": n["subject"],
         }
-        for n in _rows(
-            con,
-            "select * from marts.seller_notices where seller_id = ? and as_of_date = ? "
-            "and is_unread_open order by severity = 'critical' desc, issued_at desc, notice_id",
-            [seller_id, as_of],
-        )
+        for n in rows.notices
     ]
 
-    # Plan of action: every scorecard row at fair or poor, with what is behind it.
     drivers = _drivers(con, seller_id, as_of)
     plans = []
-    failing = [
-        (entry, m)
-        for entry, m in zip(scorecard, SCORECARD, strict=True)
-        if entry["status"] in ("fair", "poor")
-    ]
-    # One plan per metric. The order defect rate has three rows (all, MFN, AFN): take the
-    # worst, and among equals the whole account: the rule marts.metric_drivers explains.
-    chosen: dict[str, tuple[dict[str, Any], Measure]] = {}
-    for em in sorted(failing, key=lambda em: (em[0]["status"] != "poor", em[1].channel != "all")):
-        chosen.setdefault(em[1].metric, em)
-    for entry, m in (em for em in failing if chosen[em[1].metric] is em):
+    for entry, m in plan_rows(scorecard):
         if m.metric == "policy_notices":
             issue = f"{sc['unread_notices']} policy notice(s) unread" + (
                 f", {sc['unread_critical_notices']} of them critical"
@@ -466,26 +627,28 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
             )
         else:
             issue = (
-                f"{m.label}: {entry['rate']} ({entry['counts']} {m.unit} {m.bad}) "
-                f"against a target of {entry['target']}, {entry['window']}"
+                f"{m.label}: {entry.rate} ({entry.counts} {m.unit} {m.bad}) "
+                f"against a target of {entry.target}, {entry.window}"
             )
-            if entry["spike"] and entry["status"] != "poor":
+            if entry.spike and entry.status != "poor":
                 issue += "; more first defects in the last 7 days than your history explains"
+        steps = registry.metric(m.metric)
         plans.append(
-            {
-                "metric": m.metric,
-                "label": m.label,
-                "status": entry["status"],
-                "status_label": entry["status_label"],
-                "issue": issue,
-                "drivers": drivers.get(m.metric, []),
-            }
+            Plan(
+                metric=m.metric,
+                label=m.label,
+                status=entry.status,
+                status_label=entry.status_label,
+                issue=issue,
+                drivers=drivers.get(m.metric, []),
+                now=list(steps.plan_now),
+                later=list(steps.plan_later),
+            )
         )
 
-    # Low-volume notes: every row with a target whose miss was not credible.
     low_volume = [
-        {
-            "label": next(
+        LowVolumeNote(
+            label=next(
                 (
                     m.label
                     for m in SCORECARD
@@ -493,71 +656,73 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 ),
                 r["metric"],
             ),
-            "window_days": r["window_days"],
-            "rate": pct(r["rate"]),
-            "counts": f"{int(r['numerator'] or 0):,} of {int(r['denominator'] or 0):,}",
-            "target": fmt_target(r["target"], r["target_condition"]),
-        }
-        for r in sorted(now.values(), key=lambda r: (r["metric"], r["channel"], r["window_days"]))
-        if r["low_volume"]
+            window_days=r["window_days"],
+            rate=pct(r["rate"]),
+            counts=f"{int(r['numerator'] or 0):,} of {int(r['denominator'] or 0):,}",
+            target=fmt_target(r["target"], r["target_condition"]),
+        )
+        for r in low_volume_rows(now)
     ]
 
     status = sc["account_status"]
     feedback_rate = sc["feedback_positive_rate"]
-    return {
-        "page_size": "A4",
-        "seller": {
-            "id": sc["seller_id"],
-            "name": sc["seller_name"],
-            "marketplace": sc["marketplace"],
+    return Newsletter(
+        seller=Seller(sc["seller_id"], sc["seller_name"], sc["marketplace"]),
+        week=str(week),
+        week_start=fmt_date(week.monday),
+        week_end=fmt_date(week.sunday),
+        as_of=fmt_date(as_of),
+        change_since=fmt_date(as_of - timedelta(weeks=CHANGE_WEEKS)),
+        account_status=status,
+        account_status_label=ACCOUNT_LABELS[status],
+        healthy=status == "healthy",
+        seller_rating="–" if sc["seller_rating"] is None else f"{sc['seller_rating']:.0f}",
+        feedback_rating=pct(feedback_rate, 0) if feedback_rate is not None else "–",
+        feedback=cell("feedback_positive_rate", "all", 365),
+        channels=CHANNEL_LABELS,
+        scorecard=scorecard,
+        trends=trend_charts(con, seller_id, week),
+        trend_weeks=TREND_WEEKS,
+        odr=odr,
+        product_lines=product_lines,
+        product_lines_total=rows.product_lines_total,
+        classic={
+            "cancellation": cell("cancellation_rate", "MFN", 7),
+            "late_10": cell("late_shipment_rate", "MFN", 10),
+            "late_30": cell("late_shipment_rate", "MFN", 30),
+            "refunds": cell("refund_rate", "all", 30),
         },
-        "week": str(week),
-        "week_start": fmt_date(week.monday),
-        "week_end": fmt_date(week.sunday),
-        "as_of": fmt_date(as_of),
-        "change_since": fmt_date(then_as_of),
-        "account_status": status,
-        "account_status_label": ACCOUNT_LABELS[status],
-        "healthy": status == "healthy",
-        "seller_rating": "–" if sc["seller_rating"] is None else f"{sc['seller_rating']:.0f}",
-        "feedback_rating": pct(feedback_rate, 0) if feedback_rate is not None else "–",
-        "feedback": feedback,
-        "channels": CHANNEL_LABELS,
-        "scorecard": scorecard,
-        "trends": trend_charts(con, seller_id, week),
-        "trend_weeks": TREND_WEEKS,
-        "odr": {
-            "headline": headline,
-            "rows": odr_rows,
-            "split": split,
-            "defective_orders": defective_orders,
-            "defective_total": headline["numerator"],
-            "defects_shown": DEFECTS_SHOWN,
+        delivery={
+            "tracking": cell("valid_tracking_rate", "MFN", 30),
+            "on_time": cell("on_time_delivery_rate", "MFN", 14),
         },
-        "product_lines": product_lines,
-        "product_lines_total": product_lines_total,
-        "classic": classic,
-        "delivery": delivery,
-        "messages": messages,
-        "perfect": cell("perfect_order_rate", "all", 90),
-        "notices": notices,
-        "plans": plans,
-        "low_volume": low_volume,
-    }
+        messages={
+            "response": [cell("contact_response_rate", "all", d) for d in (7, 30, 90)],
+            "avg_hours": fmt_hours(avg["rate"]),
+            "avg_window": fmt_window(avg["window_start"], avg["window_end"]),
+            "answered": int(avg["denominator"] or 0),
+            "fcr": cell("first_contact_resolution_rate", "all", 56),
+        },
+        perfect=cell("perfect_order_rate", "all", 90),
+        notices=notices,
+        plans=plans,
+        low_volume=low_volume,
+        how_computed=HOW_COMPUTED,
+    )
 
 
-def email_summary(context: dict[str, Any]) -> list[dict[str, str]]:
+def email_summary(view: Newsletter) -> list[dict[str, str]]:
     """The scorecard rows the email body shows (kept in the manifest for delivery)."""
     return [
         {
-            "label": row["label"],
-            "rate": row["rate"],
-            "target": row["target"],
-            "status": row["status"],
-            "status_label": row["status_label"],
-            "change": row["change"]["text"],
-            "direction": row["change"]["direction"],
+            "label": row.label,
+            "rate": row.rate,
+            "target": row.target,
+            "status": row.status,
+            "status_label": row.status_label,
+            "change": row.change.text,
+            "direction": row.change.direction,
         }
-        for row in context["scorecard"]
-        if not row["sub"]
+        for row in view.scorecard
+        if not row.sub
     ]

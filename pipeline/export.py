@@ -9,8 +9,10 @@ read ours. Mapping choices (also in docs/data_dictionary.md):
 * account status: healthy -> NORMAL, at_risk and critical -> AT_RISK (the pipeline never
   deactivates anyone);
 * `marketplaceId` is the seller's marketplace code from the sellers extract;
-* a rate with no data is 0 with status NONE; metrics we have no data for (invoice
-  defects, unit on-time delivery, warnings) carry zero counts and status NONE;
+* which metric fills which field, and the names of its counts, is the `export` entry of
+  the metric in reference/metrics.toml (its headline window and channel);
+* a rate with no data is 0 with status NONE; what we have no data for (invoice defects,
+  warnings) carries zero counts and status NONE;
 * listing-level violations are the seller's notices of the matching category issued in
   the 180-day policy window (target 0, EQUALS).
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline import registry
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.settings import Settings
 from pipeline.warehouse import open_warehouse
@@ -60,12 +63,16 @@ def _metric(rows: dict[tuple[str, str, int], dict[str, Any]], key: tuple[str, st
 
 
 def _rated(row: dict[str, Any]) -> dict[str, Any]:
+    # A metric whose target an operator removed from the reference file: 0, and the
+    # condition its direction gives (Amazon's schema requires both).
+    direction = registry.metric(row["metric"]).direction
     return {
         "reportingDateRange": _range(row["window_start"], row["window_end"]),
         "status": STATUS[row["status"]],
         "rate": float(row["rate"] or 0.0),
-        "targetValue": float(row["target"]),
-        "targetCondition": row["target_condition"],
+        "targetValue": float(row["target"] or 0.0),
+        "targetCondition": row["target_condition"]
+        or ("LESS_THAN" if direction == "lower" else "GREATER_THAN"),
     }
 
 
@@ -128,45 +135,24 @@ def seller_performance_report(
     notice_range = _range(notices_row["window_start"], notices_row["window_end"])
 
     late = _metric(rows, ("late_shipment_rate", "MFN", 30))
-    cancel = _metric(rows, ("cancellation_rate", "MFN", 7))
-    tracking = _metric(rows, ("valid_tracking_rate", "MFN", 30))
-    on_time = _metric(rows, ("on_time_delivery_rate", "MFN", 14))
     marketplace = card["marketplace"]
     ahr = "GREAT" if card["account_status"] == "healthy" else "WARNED"
 
     metrics: dict[str, Any] = {
         "marketplaceId": marketplace,
         "orderDefectRate": {"mfn": _odr(rows, "MFN"), "afn": _odr(rows, "AFN")},
-        "lateShipmentRate": {
-            **_rated(late),
-            "orderCount": _count(late["denominator"]),
-            "lateShipmentCount": _count(late["numerator"]),
-        },
-        "preFulfillmentCancellationRate": {
-            **_rated(cancel),
-            "orderCount": _count(cancel["denominator"]),
-            "cancellationCount": _count(cancel["numerator"]),
-        },
-        "validTrackingRate": {
-            **_rated(tracking),
-            "shipmentCount": _count(tracking["denominator"]),
-            "validTrackingCount": _count(tracking["numerator"]),
-        },
-        "onTimeDeliveryRate": {
-            **_rated(on_time),
-            "shipmentCountWithValidTracking": _count(on_time["denominator"]),
-            "onTimeDeliveryCount": _count(on_time["numerator"]),
-        },
-        # No unit-level or invoice data in the extracts: zero counts, status NONE.
-        "unitOnTimeDeliveryRate": {
-            "reportingDateRange": _range(on_time["window_start"], on_time["window_end"]),
-            "status": "NONE",
-            "targetValue": float(on_time["target"]),
-            "targetCondition": on_time["target_condition"],
-            "unitOnTimeDeliveryCount": 0,
-            "totalUnitCount": 0,
-            "rate": 0.0,
-        },
+    }
+    for m in registry.metrics():
+        if not m.export or m.code == "order_defect_rate":
+            continue
+        row = _metric(rows, (m.code, m.headline_channel, m.headline or 0))
+        metrics[m.export["field"]] = {
+            **_rated(row),
+            m.export["denominator"]: _count(row["denominator"]),
+            m.export["numerator"]: _count(row["numerator"]),
+        }
+    metrics |= {
+        # No invoice data in the extracts: zero counts, status NONE.
         "invoiceDefectRate": {
             "reportingDateRange": _range(late["window_start"], late["window_end"]),
             "orderCount": 0,

@@ -1,8 +1,9 @@
 """Render each seller's weekly Customer Experience newsletter (SPEC §6) to HTML and PDF.
 
 `render_week` reads the marts as of the week's Sunday from the published snapshot (the
-analysts' read-only copy, `pipeline.snapshot`), builds one plain dict per seller (every
-number already formatted: templates do no arithmetic), renders
+analysts' read-only copy, `pipeline.snapshot`), builds one view model per seller
+(`pipeline.context.Newsletter`, every number already formatted: templates do no
+arithmetic), renders
 `reports/templates/newsletter.html.j2` with autoescaping, and prints it with WeasyPrint.
 Rendering never opens the warehouse, so any number of render processes (Airflow's mapped
 batches on several Celery workers) run beside each other and beside a build. It is a pure
@@ -38,6 +39,7 @@ import duckdb
 import jinja2
 
 from pipeline.context import (
+    Newsletter,
     defective_orders_csv_rows,
     email_summary,
     seller_context,
@@ -102,12 +104,19 @@ def template_env() -> jinja2.Environment:
 
 
 def render_html(
-    context: dict[str, Any], env: jinja2.Environment | None = None, *, inline_css: bool = True
+    view: Newsletter,
+    env: jinja2.Environment | None = None,
+    *,
+    inline_css: bool = True,
+    page_size: str = "A4",
 ) -> str:
     """The newsletter as HTML. With `inline_css` (the HTML file) the stylesheet is in a
-    `<style>` element; without it (the copy `Printer` lays out) the printer brings it."""
+    `<style>` element; without it (the copy `Printer` lays out) the printer brings it.
+    `page_size` is the settings' paper size (`Settings.paper_size`, CXN_PAPER_SIZE)."""
     env = env or template_env()
-    return env.get_template("newsletter.html.j2").render(**context, inline_css=inline_css)
+    return env.get_template("newsletter.html.j2").render(
+        **view.template_values(), inline_css=inline_css, page_size=page_size
+    )
 
 
 class Printer:
@@ -327,17 +336,16 @@ def _render_batch(
     printer = Printer(settings.paper_size)
     with open_snapshot(settings) as con:
         for i, seller_id in enumerate(seller_ids, 1):
-            context = seller_context(con, seller_id, week)
-            context["page_size"] = settings.paper_size
-            html = render_html(context, env)
-            pdf = printer.pdf(render_html(context, env, inline_css=False))
+            view = seller_context(con, seller_id, week)
+            html = render_html(view, env, page_size=settings.paper_size)
+            pdf = printer.pdf(render_html(view, env, inline_css=False))
             files = newsletter_files(folder, seller_id)
             html_path, pdf_path = files.html, files.pdf
             write_atomic(html_path, html.encode("utf-8"))
             write_atomic(pdf_path, pdf)
             sha = hashlib.sha256(pdf).hexdigest()
             csv_path: Path | None = None
-            if context["odr"]["defective_total"]:
+            if view.odr.defective_total:
                 # The document lists the first rows; the attachment has every one.
                 csv_path = files.defective_orders_csv
                 write_atomic(
@@ -347,18 +355,18 @@ def _render_batch(
                 files.defective_orders_csv.unlink(missing_ok=True)
             entry = {
                 "seller_id": seller_id,
-                "seller_name": context["seller"]["name"],
-                "marketplace": context["seller"]["marketplace"],
-                "account_status": context["account_status"],
+                "seller_name": view.seller.name,
+                "marketplace": view.seller.marketplace,
+                "account_status": view.account_status,
                 "as_of_date": week.as_of.isoformat(),
                 "html": html_path.name,
                 "pdf": pdf_path.name,
                 "pdf_sha256": sha,
                 "defective_orders_csv": csv_path.name if csv_path else None,
-                "defective_orders": context["odr"]["defective_total"],
-                "seller_rating": context["seller_rating"],
-                "feedback_rating": context["feedback_rating"],
-                "scorecard": email_summary(context),
+                "defective_orders": view.odr.defective_total,
+                "seller_rating": view.seller_rating,
+                "feedback_rating": view.feedback_rating,
+                "scorecard": email_summary(view),
             }
             out.append((Rendered(seller_id, html_path, pdf_path, sha), entry))
             if progress:

@@ -1,5 +1,6 @@
 -- grain: one row per metric x channel x window
 -- primary key: metric, channel, window_days
+-- Generated from reference/metrics.toml by `make models`: edit the registry.
 -- The metric table of SPEC 3.3: channels, windows, key dates and lags, and which window
 -- is the headline (the one the account status reads). A window of N days with lag L
 -- covers key dates [D - L - N + 1, D - L]. `is_reported` is false for the internal
@@ -30,9 +31,10 @@ with definitions as (
         ('cancellation_rate', 'MFN', 7, 0, true, 'purchase date', true),
         ('late_shipment_rate', 'MFN', 10, 0, false, 'latest ship date', true),
         ('late_shipment_rate', 'MFN', 30, 0, true, 'latest ship date', true),
+        ('refund_rate', 'all', 30, 0, true, 'purchase date', true),
         ('valid_tracking_rate', 'MFN', 30, 0, true, 'latest delivery date', true),
         ('on_time_delivery_rate', 'MFN', 14, 7, true, 'latest delivery date', true),
-        ('refund_rate', 'all', 30, 0, true, 'purchase date', true),
+        ('unit_on_time_delivery_rate', 'MFN', 14, 7, true, 'latest delivery date', true),
         ('contact_response_rate', 'all', 7, 0, false, 'message received date', true),
         ('contact_response_rate', 'all', 30, 0, true, 'message received date', true),
         ('contact_response_rate', 'all', 90, 0, false, 'message received date', true),

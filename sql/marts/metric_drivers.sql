@@ -1,17 +1,22 @@
 -- grain: one row per seller x as-of date x failing metric x dimension x value
 -- primary key: seller_id, as_of_date, metric, dimension, value
 -- materialized: as_of
+-- Generated from reference/metrics.toml and sql/templates/metric_drivers.sql.j2
+-- by `make models`: edit those.
 -- What is behind each metric at `fair` or `poor` (its headline row): the SKUs, product
 -- lines, carriers and weekdays with the most bad events in the metric's headline window,
 -- the top 3 of each. The newsletter's plan of action reads this; analysts can too.
--- Bad events per metric, counted over exactly the population of its headline row:
---   order_defect_rate       defective orders, by purchase weekday
---   cancellation_rate       seller-cancelled MFN orders, by purchase weekday
---   late_shipment_rate      late MFN shipments, by weekday of the latest ship date
---   valid_tracking_rate     ship-confirmed MFN orders without valid tracking, by ship weekday
---   on_time_delivery_rate   tracked MFN orders delivered late, by ship weekday
---   contact_response_rate   due messages not answered within 24 h, by weekday received
---   perfect_order_rate      orders that are not perfect, by purchase weekday
+-- Bad events per metric, counted over exactly the population of its headline row (the
+-- registry's population and denominator; bad: the numerator, or its opposite for a
+-- higher-is-better metric), by the weekday of:
+--   order_defect_rate           purchase date
+--   cancellation_rate           purchase date
+--   late_shipment_rate          latest ship date
+--   valid_tracking_rate         cast(ship_confirmed_at as date)
+--   on_time_delivery_rate       cast(ship_confirmed_at as date)
+--   unit_on_time_delivery_rate  cast(ship_confirmed_at as date)
+--   contact_response_rate       message received date
+--   perfect_order_rate          purchase date
 with metrics as (
     select * from marts.seller_metrics
     where as_of_date = getvariable('as_of_date')
@@ -35,7 +40,16 @@ messages as (
 failing as (
     select seller_id, metric, channel,
     from metrics
-    where is_headline and status in ('fair', 'poor') and metric <> 'policy_notices'
+    where is_headline and status in ('fair', 'poor') and metric in (
+        'order_defect_rate',
+        'cancellation_rate',
+        'late_shipment_rate',
+        'valid_tracking_rate',
+        'on_time_delivery_rate',
+        'unit_on_time_delivery_rate',
+        'contact_response_rate',
+        'perfect_order_rate'
+    )
     qualify row_number() over (
         partition by seller_id, metric
         order by status = 'poor' desc, channel = 'all' desc, channel
@@ -52,83 +66,286 @@ candidate_orders as (
     semi join failing_sellers on failing_sellers.seller_id = orders.seller_id
 ),
 
--- One row per order or message in a failing metric's population, with whether it is bad.
-order_events as (
+-- Order defect rate: each order of its population, and whether it is bad.
+order_defect_rate_events as (
     select
         failing.seller_id,
         failing.metric,
         failing.channel,
-        candidate_orders.sku,
-        candidate_orders.product_line,
-        candidate_orders.carrier,
-        case failing.metric
-            when 'late_shipment_rate' then candidate_orders.latest_ship_date
-            when 'valid_tracking_rate' then cast(candidate_orders.ship_confirmed_at as date)
-            when 'on_time_delivery_rate' then cast(candidate_orders.ship_confirmed_at as date)
-            else candidate_orders.purchase_date
-        end as event_date,
-        case failing.metric
-            when 'order_defect_rate' then candidate_orders.is_defective
-            when 'cancellation_rate' then candidate_orders.is_seller_cancelled
-            when 'late_shipment_rate' then candidate_orders.is_late_shipment
-            when 'valid_tracking_rate' then not candidate_orders.has_valid_tracking
-            when 'on_time_delivery_rate' then not candidate_orders.is_delivered_on_time
-            when 'perfect_order_rate' then not candidate_orders.is_perfect
-        end as is_bad,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
-    join candidate_orders
-        on candidate_orders.seller_id = failing.seller_id
-        and (failing.channel = 'all' or candidate_orders.fulfillment_channel = failing.channel)
-        and case failing.metric
-            when 'late_shipment_rate' then
-                not candidate_orders.is_cancelled
-                and candidate_orders.latest_ship_date
-                between windows.window_start and windows.window_end
-            when 'valid_tracking_rate' then
-                candidate_orders.is_ship_confirmed
-                and candidate_orders.latest_delivery_date
-                between windows.window_start and windows.window_end
-            when 'on_time_delivery_rate' then
-                candidate_orders.has_valid_tracking
-                and candidate_orders.latest_delivery_date
-                between windows.window_start and windows.window_end
-            else candidate_orders.purchase_date between windows.window_start and windows.window_end
-        end
-    where failing.metric in (
-        'order_defect_rate', 'cancellation_rate', 'late_shipment_rate', 'valid_tracking_rate',
-        'on_time_delivery_rate', 'perfect_order_rate'
-    )
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            purchase_date as key_date,
+            purchase_date as event_date,
+            is_defective as is_bad,
+        from candidate_orders
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'order_defect_rate'
 ),
 
-message_events as (
+-- Pre-fulfilment cancellation rate: each order of its population, and whether it is bad.
+cancellation_rate_events as (
     select
         failing.seller_id,
         failing.metric,
         failing.channel,
-        candidate_orders.sku,
-        candidate_orders.product_line,
-        cast(null as varchar) as carrier,
-        messages.received_date as event_date,
-        not messages.is_answered_within_24h as is_bad,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
-    join messages
-        on messages.seller_id = failing.seller_id
-        and messages.received_date between windows.window_start and windows.window_end
-        and messages.is_due
-    left join candidate_orders
-        on candidate_orders.order_id = messages.order_id
-        and candidate_orders.seller_id = messages.seller_id
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            purchase_date as key_date,
+            purchase_date as event_date,
+            is_seller_cancelled as is_bad,
+        from candidate_orders
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'cancellation_rate'
+),
+
+-- Late shipment rate: each order of its population, and whether it is bad.
+late_shipment_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            latest_ship_date as key_date,
+            latest_ship_date as event_date,
+            is_late_shipment as is_bad,
+        from candidate_orders
+        where not is_cancelled
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'late_shipment_rate'
+),
+
+-- Valid tracking rate: each order of its population, and whether it is bad.
+valid_tracking_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            latest_delivery_date as key_date,
+            cast(ship_confirmed_at as date) as event_date,
+            not has_valid_tracking as is_bad,
+        from candidate_orders
+        where is_ship_confirmed
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'valid_tracking_rate'
+),
+
+-- On-time delivery rate: each order of its population, and whether it is bad.
+on_time_delivery_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            latest_delivery_date as key_date,
+            cast(ship_confirmed_at as date) as event_date,
+            not is_delivered_on_time as is_bad,
+        from candidate_orders
+        where is_ship_confirmed and has_valid_tracking
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'on_time_delivery_rate'
+),
+
+-- Unit on-time delivery rate: each order of its population, and whether it is bad.
+unit_on_time_delivery_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            latest_delivery_date as key_date,
+            cast(ship_confirmed_at as date) as event_date,
+            not is_delivered_on_time as is_bad,
+        from candidate_orders
+        where is_ship_confirmed and has_valid_tracking
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'unit_on_time_delivery_rate'
+),
+
+-- Buyer messages answered within 24 hours: each message of its population, and whether it is bad.
+contact_response_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            messages.seller_id,
+            'all' as fulfillment_channel,
+            candidate_orders.sku,
+            candidate_orders.product_line,
+            cast(null as varchar) as carrier,
+            received_date as key_date,
+            received_date as event_date,
+            not is_answered_within_24h as is_bad,
+        from messages
+        left join candidate_orders
+            on candidate_orders.order_id = messages.order_id
+            and candidate_orders.seller_id = messages.seller_id
+        where is_due
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
     where failing.metric = 'contact_response_rate'
 ),
 
+-- Perfect order percentage: each order of its population, and whether it is bad.
+perfect_order_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            seller_id,
+            fulfillment_channel,
+            sku,
+            product_line,
+            carrier,
+            purchase_date as key_date,
+            purchase_date as event_date,
+            not is_perfect as is_bad,
+        from candidate_orders
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'perfect_order_rate'
+),
+
 events as (
-    select * from order_events
+    select * from order_defect_rate_events
     union all
-    select * from message_events
+    select * from cancellation_rate_events
+    union all
+    select * from late_shipment_rate_events
+    union all
+    select * from valid_tracking_rate_events
+    union all
+    select * from on_time_delivery_rate_events
+    union all
+    select * from unit_on_time_delivery_rate_events
+    union all
+    select * from contact_response_rate_events
+    union all
+    select * from perfect_order_rate_events
 ),
 
 by_value as (

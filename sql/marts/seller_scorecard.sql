@@ -1,6 +1,8 @@
 -- grain: one row per seller x as-of date
 -- primary key: seller_id, as_of_date
 -- materialized: as_of
+-- Generated from reference/metrics.toml and sql/templates/seller_scorecard.sql.j2
+-- by `make models`: edit those.
 -- The seller's standing in one row: account status (SPEC 3.4), seller rating and
 -- feedback rating (3.5), unread notices, and the headline rate and status of each
 -- status-bearing metric.
@@ -77,40 +79,61 @@ unread as (
     group by notices.seller_id
 ),
 
--- The headline row of each metric: channel all, or MFN for the MFN-only metrics.
+-- The headline row of each metric: channel all, or the metric's one channel.
 headline as (
     select *
     from metrics
     where is_headline
       and (channel = 'all' or metric in (
-          'cancellation_rate', 'late_shipment_rate', 'valid_tracking_rate',
-          'on_time_delivery_rate'
+          'cancellation_rate',
+          'late_shipment_rate',
+          'valid_tracking_rate',
+          'on_time_delivery_rate',
+          'unit_on_time_delivery_rate'
       ))
 ),
 
 pivoted as (
     select
         seller_id,
-        max(rate) filter (where metric = 'order_defect_rate') as order_defect_rate,
-        max(status) filter (where metric = 'order_defect_rate') as order_defect_rate_status,
+        max(rate) filter (where metric = 'order_defect_rate')
+            as order_defect_rate,
+        max(status) filter (where metric = 'order_defect_rate')
+            as order_defect_rate_status,
         bool_or(spike) filter (where metric = 'order_defect_rate') as order_defect_spike,
-        max(rate) filter (where metric = 'cancellation_rate') as cancellation_rate,
-        max(status) filter (where metric = 'cancellation_rate') as cancellation_rate_status,
-        max(rate) filter (where metric = 'late_shipment_rate') as late_shipment_rate,
-        max(status) filter (where metric = 'late_shipment_rate') as late_shipment_rate_status,
-        max(rate) filter (where metric = 'valid_tracking_rate') as valid_tracking_rate,
-        max(status) filter (where metric = 'valid_tracking_rate') as valid_tracking_rate_status,
-        max(rate) filter (where metric = 'on_time_delivery_rate') as on_time_delivery_rate,
+        max(rate) filter (where metric = 'cancellation_rate')
+            as cancellation_rate,
+        max(status) filter (where metric = 'cancellation_rate')
+            as cancellation_rate_status,
+        max(rate) filter (where metric = 'late_shipment_rate')
+            as late_shipment_rate,
+        max(status) filter (where metric = 'late_shipment_rate')
+            as late_shipment_rate_status,
+        max(rate) filter (where metric = 'valid_tracking_rate')
+            as valid_tracking_rate,
+        max(status) filter (where metric = 'valid_tracking_rate')
+            as valid_tracking_rate_status,
+        max(rate) filter (where metric = 'on_time_delivery_rate')
+            as on_time_delivery_rate,
         max(status) filter (where metric = 'on_time_delivery_rate')
             as on_time_delivery_rate_status,
-        max(rate) filter (where metric = 'contact_response_rate') as contact_response_rate,
+        max(rate) filter (where metric = 'unit_on_time_delivery_rate')
+            as unit_on_time_delivery_rate,
+        max(status) filter (where metric = 'unit_on_time_delivery_rate')
+            as unit_on_time_delivery_rate_status,
+        max(rate) filter (where metric = 'contact_response_rate')
+            as contact_response_rate,
         max(status) filter (where metric = 'contact_response_rate')
             as contact_response_rate_status,
-        max(rate) filter (where metric = 'perfect_order_rate') as perfect_order_rate,
-        max(status) filter (where metric = 'perfect_order_rate') as perfect_order_rate_status,
-        max(rate) filter (where metric = 'feedback_positive_rate') as feedback_positive_rate,
+        max(rate) filter (where metric = 'perfect_order_rate')
+            as perfect_order_rate,
+        max(status) filter (where metric = 'perfect_order_rate')
+            as perfect_order_rate_status,
+        max(rate) filter (where metric = 'feedback_positive_rate')
+            as feedback_positive_rate,
         max(numerator) filter (where metric = 'policy_notices') as policy_notices,
-        max(status) filter (where metric = 'policy_notices') as policy_notices_status,
+        max(status) filter (where metric = 'policy_notices')
+            as policy_notices_status,
     from headline
     group by seller_id
 ),
@@ -137,6 +160,8 @@ final as (
         pivoted.valid_tracking_rate_status,
         pivoted.on_time_delivery_rate,
         pivoted.on_time_delivery_rate_status,
+        pivoted.unit_on_time_delivery_rate,
+        pivoted.unit_on_time_delivery_rate_status,
         pivoted.contact_response_rate,
         pivoted.contact_response_rate_status,
         pivoted.perfect_order_rate,

@@ -52,6 +52,14 @@ def test_export_carries_the_warehouse_numbers(warehouse):  # noqa: F811
     }
     assert metrics["onTimeDeliveryRate"]["shipmentCountWithValidTracking"] == 3
     assert metrics["onTimeDeliveryRate"]["onTimeDeliveryCount"] == 1
+    units = metrics["unitOnTimeDeliveryRate"]
+    assert (units["totalUnitCount"], units["unitOnTimeDeliveryCount"]) == (6, 4)
+    assert (units["status"], units["targetValue"], units["targetCondition"]) == (
+        "GOOD",
+        0.9,
+        "GREATER_THAN",
+    )
+    assert units["rate"] == pytest.approx(4 / 6)
 
     late = export_report(warehouse, "S2", D)["performanceMetrics"][0]["lateShipmentRate"]
     assert (late["orderCount"], late["lateShipmentCount"], late["rate"]) == (5, 3, 0.6)

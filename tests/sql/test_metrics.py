@@ -108,6 +108,11 @@ def fixture_rows() -> dict[str, list[dict]]:
     #   T6 never ship-confirmed               not in the denominators
     #   TA AFN, tracked                       not in the metrics (MFN only)
     #   valid_tracking 3 / 5; on_time_delivery 1 / 3
+    # Units (quantity): T1 4, T2 1, T3 1, T4 5, T5 2, T6 3, TA 7.
+    #   unit_on_time_delivery = units of valid-tracking orders delivered on time / units
+    #   of valid-tracking orders = T1 4 / (T1 4 + T2 1 + T3 1) = 4 / 6
+    units = {"T1": 4, "T2": 1, "T3": 1, "T4": 5, "T5": 2, "T6": 3, "TA": 7}
+
     def tracked(order_id: str, channel: str = "MFN") -> dict:
         return order(
             order_id,
@@ -116,6 +121,7 @@ def fixture_rows() -> dict[str, list[dict]]:
             channel=channel,
             latest_ship_date="2026-11-03" if channel == "MFN" else None,
             latest_delivery_date="2026-11-10" if channel == "MFN" else None,
+            quantity=units[order_id],
         )
 
     rows["orders"] += [tracked(f"T{n}") for n in range(1, 7)] + [tracked("TA", "AFN")]
@@ -366,6 +372,25 @@ def test_valid_tracking_and_on_time_delivery(warehouse):
         3,
         pytest.approx(1 / 3),
         "poor",
+    )
+
+
+def test_unit_on_time_delivery_counts_units_not_orders(warehouse):
+    # 4 of 6 units on time (1 of 3 orders). A miss of the 90 % target by 2 units:
+    # P(X <= 4 | Bin(6, 0.9)) = 1 - 6 * 0.9^5 * 0.1 - 0.9^6 = 0.1143 >= 0.05, so not
+    # credible at this volume: good, low volume (the order-level rate above is poor).
+    assert metric(warehouse, "S3", "unit_on_time_delivery_rate", "MFN") == {
+        14: (4, 6, pytest.approx(4 / 6), "good", True, False)
+    }
+    card = scorecard(warehouse, "S3")
+    assert card["unit_on_time_delivery_rate"] == pytest.approx(4 / 6)
+    assert card["unit_on_time_delivery_rate_status"] == "good"
+    # A seller without MFN deliveries: 0 of 0, no rate, status none.
+    assert metric(warehouse, "S4", "unit_on_time_delivery_rate", "MFN", 14)[:4] == (
+        0,
+        0,
+        None,
+        "none",
     )
 
 

@@ -44,8 +44,8 @@ def test_plan_takes_the_poor_mfn_row_over_the_fair_all_row(settings):
         )
         context = seller_context(con, "S1", IsoWeek.parse("2026-W47"))
     assert statuses == {"all": "fair", "MFN": "poor", "AFN": "good"}
-    [plan] = [p for p in context["plans"] if p["metric"] == "order_defect_rate"]
-    assert (plan["label"], plan["status"]) == ("Order defect rate, seller-fulfilled", "poor")
-    assert "2.25% (45 of 2,000 orders defective)" in plan["issue"]
-    skus = next(d for d in plan["drivers"] if d["label"] == "SKUs")["values"]
+    [plan] = [p for p in context.plans if p.metric == "order_defect_rate"]
+    assert (plan.label, plan.status) == ("Order defect rate, seller-fulfilled", "poor")
+    assert "2.25% (45 of 2,000 orders defective)" in plan.issue
+    skus = next(d for d in plan.drivers if d.label == "SKUs").values
     assert all(v.startswith("MSKU-") for v in skus)  # MFN orders explain it, not ASKU

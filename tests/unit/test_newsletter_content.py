@@ -156,6 +156,9 @@ def test_struggling_seller_gets_scorecard_plan_of_action_and_low_volume_notes(re
     assert "UPS: 3 of 4 (75.0%; 60% of the total)" in s1
     assert "Wednesday: 4 of 8 (50.0%; 80% of the total)" in s1
     assert "Immediate steps" in s1 and "Long-term measures" in s1
+    # Every scorecard row of the registry is there, the unit-level delivery rate too.
+    assert "Unit on-time delivery rate" in s1
+    assert "Unit on-time delivery rate. Units (the quantity of each order)" in s1
     # ODR: one defect is not evidence, and the note says so.
     assert "Low-volume notes" in s1
     assert "Order defect rate (60 days): 9.09%, 1 of 11, target < 1%." in s1
@@ -297,4 +300,4 @@ def test_email_summarises_the_scorecard_with_inline_styles(rendered):
 )
 def test_change_since_four_weeks(now, then, expected):
     change = fmt_change(now, then)
-    assert (change["text"], change["direction"]) == expected
+    assert (change.text, change.direction) == expected
