@@ -26,4 +26,4 @@ airflow: bootstrap
 
 # Rewrite the SQL models generated from the metric registry (reference/metrics.toml).
 models: bootstrap
-	.venv/bin/python -m pipeline.registry --write
+	.venv/bin/python -m pipeline.models.registry --write

@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PHASES = {
     "one_pass": """
-from pipeline.cli import run_range
+from pipeline.models.runner import run_range
 run_range(SETTINGS, FIRST, LAST - timedelta(days=1), progress=None)
 """,
     "last_day": """
 import json, time
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.models.build import build
+from pipeline.ingest.load import load_day
 t = time.perf_counter(); load_day(SETTINGS, LAST); load = time.perf_counter() - t
 t = time.perf_counter(); mode = build(SETTINGS, LAST).mode; seconds = time.perf_counter() - t
 OUT.write_text(json.dumps({"day": str(LAST), "load": load, "build": seconds, "mode": mode}))
@@ -42,8 +42,8 @@ OUT.write_text(json.dumps({"day": str(LAST), "load": load, "build": seconds, "mo
     "day_by_day": """
 import json, time
 from datetime import timedelta
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.models.build import build
+from pipeline.ingest.load import load_day
 days = []
 for i in range(DAY_BY_DAY):
     day = FIRST + timedelta(days=i)
@@ -54,7 +54,7 @@ OUT.write_text(json.dumps(days))
 """,
     "full_recompute": """
 import json, time
-from pipeline.build import build
+from pipeline.models.build import build
 t = time.perf_counter(); build(SETTINGS, LAST, full=True); full = time.perf_counter() - t
 # An earlier date than the running totals: counted from the outcome histories.
 t = time.perf_counter(); mode = build(SETTINGS, LAST - timedelta(days=7)).mode
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     marker = work / f"landing.{args.sellers}x{args.days}.{args.seed}"
     if not marker.exists():
-        from pipeline.generate import generate
+        from pipeline.synthetic import generate
 
         shutil.rmtree(work, ignore_errors=True)
         t = time.perf_counter()

@@ -35,11 +35,11 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from pipeline.charts import Point, trend_svg
-from pipeline.cli import run_range
-from pipeline.context import TREND_WEEKS, seller_context
-from pipeline.generate import generate
-from pipeline.newsletter import (
+from pipeline.models.runner import run_range
+from pipeline.models.snapshot import open_snapshot, publish_snapshot
+from pipeline.newsletter.charts import Point, trend_svg
+from pipeline.newsletter.context import TREND_WEEKS, seller_context
+from pipeline.newsletter.render import (
     Printer,
     render_html,
     render_pdf,
@@ -49,7 +49,7 @@ from pipeline.newsletter import (
     week_sellers,
 )
 from pipeline.settings import Settings
-from pipeline.snapshot import open_snapshot, publish_snapshot
+from pipeline.synthetic import generate
 from pipeline.weeks import IsoWeek
 
 END = date(2026, 11, 22)  # a Sunday: the week rendered is the one it ends

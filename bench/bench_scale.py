@@ -31,10 +31,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from pipeline.build import build
-from pipeline.generate import generate
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from pipeline.settings import Settings
+from pipeline.synthetic import generate
 
 
 def _p95(values: list[float]) -> float:

@@ -80,7 +80,7 @@ def cx_daily() -> None:
         """Wait for `dt=D/_SUCCESS`; fail clearly if it is 12 h late."""
         from datetime import UTC, datetime
 
-        from pipeline.load import extracts_ready
+        from pipeline.ingest.load import extracts_ready
         from pipeline.settings import Settings
 
         day = _day()
@@ -93,7 +93,7 @@ def cx_daily() -> None:
     @task
     def load() -> str:
         """Load day D of the landing zone into raw.* (replaces that day)."""
-        from pipeline.load import load_day
+        from pipeline.ingest.load import load_day
         from pipeline.settings import Settings
 
         day = _day()
@@ -106,8 +106,8 @@ def cx_daily() -> None:
         """Build every model and mart as of day D."""
         from datetime import date
 
-        from pipeline.build import build as build_as_of
-        from pipeline.build import require_history_loaded
+        from pipeline.models.build import build as build_as_of
+        from pipeline.models.build import require_history_loaded
         from pipeline.settings import Settings
 
         settings = Settings.from_env()
@@ -123,7 +123,7 @@ def cx_daily() -> None:
         """Run the SQL data tests against the marts as of day D."""
         from datetime import date
 
-        from pipeline.build import check as check_as_of
+        from pipeline.models.build import check as check_as_of
         from pipeline.settings import Settings
 
         tests = check_as_of(Settings.from_env(), date.fromisoformat(day))
@@ -133,8 +133,8 @@ def cx_daily() -> None:
     @task(outlets=[MARTS_ASSET])
     def publish(day: str) -> dict[str, object]:
         """Copy the marts to the analysts' snapshot; mark the asset updated."""
+        from pipeline.models.snapshot import publish_snapshot
         from pipeline.settings import Settings
-        from pipeline.snapshot import publish_snapshot
 
         snap = publish_snapshot(Settings.from_env())
         print(f"published {len(snap.tables)} tables to {snap.path} in {snap.seconds:.1f}s")

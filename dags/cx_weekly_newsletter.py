@@ -64,7 +64,7 @@ def _settings():  # type: ignore[no-untyped-def]
     import os
     from dataclasses import replace
 
-    from pipeline.deliver import smtp_url_from_connection
+    from pipeline.delivery.send import smtp_url_from_connection
     from pipeline.settings import Settings
 
     settings = Settings.from_env()
@@ -111,7 +111,7 @@ def cx_weekly_newsletter() -> None:
     @task(retries=40, retry_delay=timedelta(minutes=20))
     def plan() -> list[list[str]]:
         """The week's sellers in batches, one mapped task each."""
-        from pipeline.newsletter import seller_batches, week_sellers
+        from pipeline.newsletter.render import seller_batches, week_sellers
         from pipeline.settings import Settings
         from pipeline.weeks import IsoWeek
 
@@ -128,7 +128,7 @@ def cx_weekly_newsletter() -> None:
         """Render one batch from the published snapshot: no writer slot needed."""
         import time
 
-        from pipeline.newsletter import render_week
+        from pipeline.newsletter.render import render_week
         from pipeline.weeks import IsoWeek
 
         context = get_current_context()
@@ -150,7 +150,7 @@ def cx_weekly_newsletter() -> None:
     @task(map_index_template="{{ batch_label }}", pool=DUCKDB_POOL)
     def send(batch: list[str], rendered: dict[str, object]) -> dict[str, int]:
         """Email one rendered batch; fail if any seller's send failed."""
-        from pipeline.deliver import send_week
+        from pipeline.delivery.send import send_week
         from pipeline.weeks import IsoWeek
 
         context = get_current_context()
@@ -191,7 +191,7 @@ def cx_weekly_newsletter() -> None:
     @task(trigger_rule="all_done", pool=DUCKDB_POOL)
     def report() -> dict[str, int]:
         """The week's delivery status from ops.newsletter_outbox."""
-        from pipeline.deliver import outbox_status
+        from pipeline.delivery.send import outbox_status
         from pipeline.settings import Settings
         from pipeline.weeks import IsoWeek
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -48,7 +47,7 @@ def _yesterday() -> date:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.generate import generate
+    from pipeline.synthetic import generate
 
     out = args.out_dir or settings.landing_dir
     end = args.end_date or _yesterday()
@@ -70,7 +69,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.load import load_day
+    from pipeline.ingest.load import load_day
 
     result = load_day(settings, args.date)
     for f in result.files:
@@ -83,7 +82,7 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.build import build
+    from pipeline.models.build import build
 
     result = build(settings, args.as_of, full=args.full)
     print(
@@ -95,7 +94,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _publish(settings: Settings) -> None:
-    from pipeline.snapshot import publish_snapshot
+    from pipeline.models.snapshot import publish_snapshot
 
     snap = publish_snapshot(settings)
     print(f"published the marts for analysts to {snap.path} ({snap.seconds:.1f}s)")
@@ -106,69 +105,17 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_range(
-    settings: Settings,
-    first: date,
-    last: date,
-    *,
-    build_day: Callable[[date], bool] = lambda d: True,
-    progress: Callable[[str], None] | None = _progress,
-) -> tuple[int, int]:
-    """Load then build every day of [first, last] (a backfill). Returns (loaded, built).
-
-    One pass: each dataset's files of many days are read and checked together
-    (`load_days`), then each date is built, incrementally from the one before. The marts
-    are those of loading and building day by day; a day that fails to load stops the run
-    there, after the days before it are built.
-    """
-    from pipeline.build import BuildResult, build_days
-    from pipeline.load import LoadResult, load_days
-
-    if last < first:
-        raise CxnError(f"--to {last} is before --from {first}")
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    started = time.perf_counter()
-
-    done: list[date] = []
-
-    def loaded(result: LoadResult) -> None:
-        done.append(result.load_date)
-        if progress:
-            line = f"loaded {result.load_date}: {result.loaded:,} rows"
-            progress(line + (f" ({result.rejected} rejected)" if result.rejected else ""))
-
-    failure: CxnError | None = None
-    try:
-        load_days(settings, days, progress=loaded)
-        good = days
-    except CxnError as exc:  # the days before the failing one are loaded: build them
-        failure = exc
-        good = done
-    wanted = [day for day in good if build_day(day)]
-
-    def built(result: BuildResult) -> None:
-        if progress:
-            n = days.index(result.as_of) + 1
-            progress(
-                f"[{n}/{len(days)}] built {result.as_of} ({result.mode}) in {result.seconds:.1f}s"
-            )
-
-    build_days(settings, wanted, progress=built)
-    log.info("ran %d days in %.1fs", len(good), time.perf_counter() - started)
-    if failure is not None:
-        raise failure
-    return len(good), len(wanted)
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    days, built = run_range(settings, args.from_date, args.to_date)
+    from pipeline.models.runner import run_range
+
+    days, built = run_range(settings, args.from_date, args.to_date, progress=_progress)
     print(f"loaded {days} days and built {built} as-of dates, {args.from_date} to {args.to_date}")
     _publish(settings)
     return 0
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.newsletter import render_week
+    from pipeline.newsletter.render import render_week
 
     result = render_week(settings, args.week, args.seller or None, progress=_progress)
     print(
@@ -181,7 +128,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.deliver import send_week
+    from pipeline.delivery.send import send_week
 
     result = send_week(
         settings, args.week, args.seller or None, force=args.force, progress=_progress
@@ -212,7 +159,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from pipeline.export import export_report
-    from pipeline.newsletter import write_atomic
+    from pipeline.newsletter.render import write_atomic
 
     report = export_report(settings, args.seller, args.as_of)
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"

@@ -31,7 +31,7 @@ TREND_WEEKS = 13
 
 def _check_landing(settings: Settings) -> None:
     """Refuse a landing zone holding anything but an earlier run's untouched extracts."""
-    from pipeline.generate import generated_here
+    from pipeline.synthetic import generated_here
 
     landing = settings.landing_dir
     if landing.is_dir() and any(landing.glob("dt=*/*")) and not generated_here(landing):
@@ -80,10 +80,10 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Run the demo; returns where everything is (and prints it through `progress`)."""
-    from pipeline.cli import run_range
-    from pipeline.deliver import EmlOutbox, send_week
-    from pipeline.generate import generate
-    from pipeline.newsletter import render_week
+    from pipeline.delivery.send import EmlOutbox, send_week
+    from pipeline.models.runner import run_range
+    from pipeline.newsletter.render import render_week
+    from pipeline.synthetic import generate
 
     say = progress or (lambda _line: None)
     started = time.perf_counter()
@@ -117,7 +117,7 @@ def run_demo(
     say(f"2/5 loading {days} days and building the as-of dates the newsletter needs")
     run_range(settings, first, end, build_day=wanted, progress=progress)
 
-    from pipeline.snapshot import publish_snapshot
+    from pipeline.models.snapshot import publish_snapshot
 
     snapshot = publish_snapshot(settings)
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import duckdb
 
-from pipeline import registry
 from pipeline.errors import CxnError, NotBuiltError
+from pipeline.models import registry
 from pipeline.settings import Settings
 from pipeline.warehouse import open_warehouse
 

@@ -79,7 +79,7 @@ class Dataset:
     columns: tuple[Column, ...]
     # Event timestamps that must be at or before the row's own last_updated_at.
     event_columns: tuple[str, ...] = ()
-    # The outcome histories a version of this dataset changes (pipeline/engine.py):
+    # The outcome histories a version of this dataset changes (pipeline/models/engine.py):
     # (entity, column holding the entity's key). Sellers and notices have none: builds
     # read them as of the date directly, they are small.
     state_refs: tuple[tuple[str, str], ...] = ()

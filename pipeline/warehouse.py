@@ -67,14 +67,14 @@ create table if not exists ops.build_log (
     built_at timestamp not null
 );
 -- What loads changed since the last build: the order, message and thread histories
--- (intermediate.*_state) the next build recomputes (pipeline/engine.py).
+-- (intermediate.*_state) the next build recomputes (pipeline/models/engine.py).
 create table if not exists ops.pending_state (
     entity varchar not null,
     key varchar not null,
     load_date date not null
 );
 -- The rows of latest_as_of marts each build changed (key NULL: the whole table), so the
--- analysts' snapshot copies only those (pipeline/snapshot.py). Kept for LATEST_CHANGES_DAYS.
+-- analysts' snapshot copies only those (pipeline/models/snapshot.py). Kept for LATEST_CHANGES_DAYS.
 create table if not exists ops.latest_changes (
     table_name varchar not null,
     key varchar,

@@ -246,14 +246,14 @@ def _only_added(a: str, b: str) -> bool:
 
 def _export_fields(codes: set[str]) -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from pipeline.registry import metric
+    from pipeline.models.registry import metric
 
     return [metric(c).export["field"] for c in codes if metric(c).export]
 
 
 def _labels(codes: set[str]) -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from pipeline.registry import metric
+    from pipeline.models.registry import metric
 
     return [metric(c).label for c in codes] + list(codes)
 

@@ -1,6 +1,6 @@
 -- grain: one row per seller x purchase date in the seller rating's 365 days
 -- primary key: seller_id, purchase_date
--- The incremental build's rating inputs, from the daily counts pipeline/engine.py keeps.
+-- The incremental build's rating inputs, from the daily counts pipeline/models/engine.py keeps.
 with daily as (
     select * from _metric_counts_at_date
     where metric = 'rating_points'

@@ -1,6 +1,6 @@
 -- grain: one row per seller x metric x channel x window with any data in the window
 -- primary key: seller_id, metric, channel, window_days
--- The incremental build's window sums: the running totals pipeline/engine.py keeps up
+-- The incremental build's window sums: the running totals pipeline/models/engine.py keeps up
 -- to date (or computed for this date), and the policy notices counted as of the date.
 with totals as (
     select * from _window_totals_at_date

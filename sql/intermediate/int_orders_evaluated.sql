@@ -172,7 +172,7 @@ final as (
             or has_buyer_contact
         ) as is_perfect,
         -- Every order counts once here; the incremental build feeds the same counting
-        -- model rows of weight +1 / -1 (pipeline/engine.py).
+        -- model rows of weight +1 / -1 (pipeline/models/engine.py).
         1 as weight,
     from flagged
 )

@@ -4,7 +4,7 @@
 -- Every seller known at the as-of date gets every row of SPEC 3.3; no data means
 -- numerator 0, denominator 0, rate NULL, status none (policy_notices: a count, with
 -- NULL denominator). Status follows SPEC 3.4 through the cxn_status macro (target,
--- low-volume rule, poor-at threshold; pipeline/build.py), then the order-defect spike
+-- low-volume rule, poor-at threshold; pipeline/models/build.py), then the order-defect spike
 -- rule (Poisson tail) and the notice statuses.
 with sellers as (
     select * from staging.stg_sellers

@@ -3,7 +3,7 @@
 -- order's history is kept in three tables: spans that ended (order_state), current rows
 -- that changed in the last weeks (order_state_open) and current rows that did not
 -- (order_state_dormant): the daily update looks orders up in the small one first.
--- The incremental build (pipeline/engine.py) reads them at the as-of date, and at the
+-- The incremental build (pipeline/models/engine.py) reads them at the as-of date, and at the
 -- as-of date and the day before to find what changed between the two.
 
 -- One of the three order tables, its rows read as of `d`.

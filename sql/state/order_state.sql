@@ -1,7 +1,7 @@
 -- grain: one row per order and span of load dates over which its outcome inputs hold
 -- primary key: order_id, valid_from
 -- The per-order outcomes of SPEC 3.2, as intermediate.int_orders_evaluated computes them
--- for one as-of date, kept as a history for the incremental build (pipeline/engine.py):
+-- for one as-of date, kept as a history for the incremental build (pipeline/models/engine.py):
 -- a row holds for as-of dates D with valid_from <= D < valid_to (NULL: still current).
 -- Evaluated from the inputs in temp table _order_inputs (order_inputs.sql: every
 -- breakpoint of some orders' histories; order_inputs_of_day.sql: one new load date).

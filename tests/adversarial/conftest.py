@@ -40,10 +40,10 @@ def small_marketplace(landing: Path, sellers: tuple[str, ...] = SELLERS) -> None
 @pytest.fixture(scope="session")
 def rendered_week_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Loaded, built and rendered once; tests attack copies of it."""
-    from pipeline.build import build
-    from pipeline.load import load_day
-    from pipeline.newsletter import render_week
-    from pipeline.snapshot import publish_snapshot
+    from pipeline.ingest.load import load_day
+    from pipeline.models.build import build
+    from pipeline.models.snapshot import publish_snapshot
+    from pipeline.newsletter.render import render_week
 
     root = tmp_path_factory.mktemp("rendered-week")
     settings = settings_in(root)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import LoadError
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
 from pipeline.schema import DATASETS, MAX_FIELD_BYTES, TIMESTAMP
 from tests.adversarial.conftest import query, settings_in
 

@@ -13,11 +13,11 @@ import duckdb
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from pipeline.build import build
-from pipeline.deliver import send_week
-from pipeline.newsletter import render_week
+from pipeline.delivery.send import send_week
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.render import render_week
 from pipeline.settings import Settings
-from pipeline.snapshot import publish_snapshot
 from tests.adversarial.conftest import SUNDAY, WEEK, query, run_cli
 from tests.smtp import FlakyInbox, Inbox, free_port, smtp_server
 

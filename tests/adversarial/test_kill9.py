@@ -21,11 +21,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.build import build
-from pipeline.generate import generate
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from pipeline.schema import DATASETS
 from pipeline.settings import Settings
+from pipeline.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS = Path(__file__).resolve().parent / "faults"
@@ -152,10 +152,10 @@ def day_is_whole_or_absent(warehouse: Path, day: date) -> bool:
 
 
 LOAD_POINTS = [
-    "pipeline.load:_verdicts:2",  # reading files, nothing written yet
-    "pipeline.load:mark_superseded:1",  # in the transaction: rows deleted and inserted
-    "pipeline.load:mark_superseded:10",  # the last statement before the commit
-    "pipeline.load:LoadResult:1",  # just after the commit
+    "pipeline.ingest.load:_verdicts:2",  # reading files, nothing written yet
+    "pipeline.ingest.load:mark_superseded:1",  # in the transaction: rows deleted and inserted
+    "pipeline.ingest.load:mark_superseded:10",  # the last statement before the commit
+    "pipeline.ingest.load:LoadResult:1",  # just after the commit
 ]
 
 
@@ -174,10 +174,10 @@ def test_kill_9_during_load(marketplace, tmp_path, stop_at):
 
 
 BUILD_POINTS = [
-    "pipeline.build:_materialize:2",  # early: staging
-    "pipeline.build:_materialize:20",  # the marts are being written
-    "pipeline.build:run_tests:1",  # every model done, data tests next, then the commit
-    "pipeline.snapshot:_fsync:1",  # committed; the snapshot is written, not yet in place
+    "pipeline.models.build:_materialize:2",  # early: staging
+    "pipeline.models.build:_materialize:20",  # the marts are being written
+    "pipeline.models.build:run_tests:1",  # every model done, data tests next, then the commit
+    "pipeline.models.snapshot:_fsync:1",  # committed; the snapshot is written, not yet in place
 ]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.demo import run_demo
 from pipeline.errors import CxnError
-from pipeline.generate import GENERATED_MANIFEST, generate, generated_here
+from pipeline.synthetic import GENERATED_MANIFEST, generate, generated_here
 from tests.adversarial.conftest import settings_in, small_marketplace, tree_digest
 
 END = date(2026, 11, 24)  # a Tuesday: the demo's last full week is 2026-W47
@@ -33,7 +33,7 @@ def test_the_demo_reruns_on_its_own_output_and_refuses_anything_else(tmp_path):
 
 
 def test_the_demo_refuses_a_warehouse_it_did_not_create_before_writing_anything(tmp_path):
-    from pipeline.load import load_day
+    from pipeline.ingest.load import load_day
 
     settings = settings_in(tmp_path)
     small_marketplace(settings.landing_dir)

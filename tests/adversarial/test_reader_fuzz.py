@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import LoadError
-from pipeline.load import LoadResult, load_day
+from pipeline.ingest.load import LoadResult, load_day
 from pipeline.schema import BOOL, DATASETS, DATE, DECIMAL, INT, TIMESTAMP
 from tests.adversarial.conftest import settings_in
 from tests.extracts import seller, write_extract

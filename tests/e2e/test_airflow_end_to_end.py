@@ -15,10 +15,10 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
-from pipeline.context import pct
-from pipeline.generate import generate
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.newsletter.context import pct
 from pipeline.settings import Settings
+from pipeline.synthetic import generate
 from tests.smtp import pdf_attachment, smtp_server
 
 pytestmark = pytest.mark.e2e

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.build import build
-from pipeline.generate import generate
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from pipeline.settings import Settings
+from pipeline.synthetic import generate
 
 END = date(2026, 11, 22)
 DAYS = 62
@@ -78,7 +78,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def test_incremental_builds_equal_full_builds(settings, monkeypatch):
-    from pipeline import engine
+    from pipeline.models import engine
 
     # Orders unchanged for 5 days move to the dormant table: the daily update's look-ups
     # there (late feedback and claims wake orders up) take part too.
@@ -135,8 +135,8 @@ def test_a_backfill_in_one_pass_equals_full_builds(settings, tmp_path, monkeypat
     then compared with a full build of that date."""
     from dataclasses import replace
 
-    from pipeline import engine
-    from pipeline.cli import run_range
+    from pipeline.models import engine
+    from pipeline.models.runner import run_range
 
     monkeypatch.setattr(engine, "DORMANT_AFTER_DAYS", 3)
     one_pass = replace(settings, warehouse=tmp_path / "one-pass.duckdb")

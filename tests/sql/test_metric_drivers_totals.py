@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from pipeline.warehouse import open_warehouse
 from tests.extracts import empty_extracts, order, seller, shipment, write_day
 

@@ -24,8 +24,8 @@ import duckdb
 import pytest
 from scipy import stats
 
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from tests.extracts import (
     cancellation,
     empty_extracts,

@@ -39,8 +39,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from tests.extracts import order, seller, write_extract
 
 D = date(2026, 11, 20)

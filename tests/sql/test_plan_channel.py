@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline.build import build
-from pipeline.context import seller_context
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.newsletter.context import seller_context
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import empty_extracts, feedback, order, seller, write_day

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import registry
+from pipeline.models import registry
 from tests.sql.test_metrics import warehouse  # noqa: F401  (the shared fixture)
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "data_dictionary.md"

@@ -6,8 +6,8 @@ from datetime import date
 
 import duckdb
 
-from pipeline.build import build
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from tests.extracts import order, seller, shipment, write_extract
 
 

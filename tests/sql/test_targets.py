@@ -10,9 +10,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipeline.build import build
 from pipeline.errors import CxnError
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
 from pipeline.settings import REFERENCE_DIR
 from tests.extracts import order, seller, write_extract
 

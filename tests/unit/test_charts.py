@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.charts import Point, trend_svg
+from pipeline.newsletter.charts import Point, trend_svg
 
 
 def test_chart_draws_runs_markers_and_target():

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from pipeline.errors import LoadError
-from pipeline.load import extracts_ready
-from pipeline.newsletter import seller_batches
+from pipeline.ingest.load import extracts_ready
+from pipeline.newsletter.render import seller_batches
 
 
 @pytest.mark.parametrize(
@@ -59,9 +59,9 @@ def test_sensor_check_fails_clearly_after_the_deadline(settings):
 
 
 def test_build_refuses_a_day_while_an_earlier_one_is_unloaded(settings):
-    from pipeline.build import require_history_loaded
     from pipeline.errors import BuildError
-    from pipeline.load import load_day
+    from pipeline.ingest.load import load_day
+    from pipeline.models.build import require_history_loaded
     from tests.extracts import seller, write_extract
 
     for day in ("2026-11-20", "2026-11-21", "2026-11-22"):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import CxnError
-from pipeline.generate import GenerateResult, generate
 from pipeline.schema import BOOL, DATASETS, DATE, DECIMAL, INT, TIMESTAMP
+from pipeline.synthetic import GenerateResult, generate
 
 END = date(2026, 11, 22)
 SMALL = {"sellers": 12, "days": 40, "end_date": END, "seed": 11}

@@ -10,11 +10,11 @@ from datetime import date
 
 from pypdf import PdfReader
 
-from pipeline.build import build
-from pipeline.deliver import send_week
-from pipeline.load import load_day
-from pipeline.newsletter import render_week
-from pipeline.snapshot import publish_snapshot
+from pipeline.delivery.send import send_week
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.render import render_week
 from pipeline.weeks import IsoWeek
 from tests.extracts import feedback, notice, order, seller, write_extract
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipeline.errors import LoadError
-from pipeline.load import load_day
+from pipeline.ingest.load import load_day
 from tests.extracts import order, seller, write_extract
 
 DAY = date(2026, 11, 20)

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from pipeline.errors import LoadError
-from pipeline.generate import generate
-from pipeline.load import load_day, load_days
+from pipeline.ingest.load import load_day, load_days
 from pipeline.settings import Settings
+from pipeline.synthetic import generate
 
 END = date(2026, 11, 22)
 DAYS = 20

@@ -43,13 +43,13 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from pipeline.build import build
-from pipeline.context import fmt_change
-from pipeline.deliver import build_message
-from pipeline.load import load_day
-from pipeline.newsletter import read_manifest, render_week
+from pipeline.delivery.send import build_message
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.context import fmt_change
+from pipeline.newsletter.render import read_manifest, render_week
 from pipeline.settings import Settings
-from pipeline.snapshot import publish_snapshot
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import empty_extracts, feedback, order, seller, shipment, write_day

@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from pipeline.build import build
-from pipeline.deliver import RetryPolicy, send_week, smtp_url_from_connection
+from pipeline.delivery.send import RetryPolicy, send_week, smtp_url_from_connection
 from pipeline.errors import NotBuiltError
-from pipeline.load import load_day
-from pipeline.newsletter import TemplatesOnlyFetcher, render_pdf, render_week
-from pipeline.snapshot import publish_snapshot
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.render import TemplatesOnlyFetcher, render_pdf, render_week
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 from tests.extracts import order, seller, write_extract
@@ -103,7 +103,7 @@ def test_newsletter_shows_one_sellers_data_escaped(week_built):
     assert "ACME-SKU-9" in html
     assert "ZEBRA" not in html and "Zebra" not in html
     # One 13-week trend chart per headline metric, drawn as vector SVG.
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 8
     text = pdf_text((result.folder / "S1.pdf").read_bytes())
     assert "50.00%" in text
     assert "<script>alert(1)</script>" in text  # shown as text
@@ -262,8 +262,8 @@ def test_a_process_pool_renders_the_same_files(week_built):
 
 
 def test_pdf_uses_the_vendored_font_and_the_paper_size(week_built):
-    from pipeline.context import seller_context
-    from pipeline.newsletter import Printer, render_html, template_env
+    from pipeline.newsletter.context import seller_context
+    from pipeline.newsletter.render import Printer, render_html, template_env
 
     with open_warehouse(week_built.warehouse, read_only=True) as con:
         context = seller_context(con, "S2", WEEK)

@@ -15,7 +15,7 @@ GUIDE = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 def _error_classes() -> set[str]:
     """CxnError and every class of pipeline/ that derives from it, however deep."""
     bases: dict[str, set[str]] = {}
-    for path in (ROOT / "pipeline").glob("*.py"):
+    for path in (ROOT / "pipeline").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 bases[node.name] = {b.id for b in node.bases if isinstance(b, ast.Name)}
@@ -43,7 +43,7 @@ def _fragments(node: ast.expr) -> list[str]:
 
 def _raised_messages() -> list[tuple[str, str]]:
     found = []
-    for path in sorted((ROOT / "pipeline").glob("*.py")):
+    for path in sorted((ROOT / "pipeline").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                 continue

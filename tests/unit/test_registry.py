@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import context, registry
+from pipeline.models import registry
+from pipeline.newsletter import context
 
 SCHEMA = (
     Path(os.environ.get("CXN_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
@@ -46,9 +47,7 @@ def test_every_reported_metric_is_explained_to_sellers():
 
 def test_newsletter_rows_follow_the_registry():
     rows = {(m.metric, m.channel) for m in context.SCORECARD}
-    assert rows == {
-        (m.code, channel) for m in registry.metrics() for channel in m.scorecard_rows
-    }
+    assert rows == {(m.code, channel) for m in registry.metrics() for channel in m.scorecard_rows}
     # Every rate on the scorecard has a trend chart (its first row).
     charted = {metric for metric, *_ in context.TREND_METRICS}
     assert charted == {

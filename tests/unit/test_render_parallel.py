@@ -14,12 +14,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from pipeline.build import _build
-from pipeline.generate import generate
-from pipeline.load import load_day
-from pipeline.newsletter import render_week
+from pipeline.ingest.load import load_day
+from pipeline.models.build import _build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.render import render_week
 from pipeline.settings import Settings
-from pipeline.snapshot import publish_snapshot
+from pipeline.synthetic import generate
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
 

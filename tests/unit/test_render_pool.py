@@ -12,10 +12,10 @@ import sys
 import textwrap
 from datetime import date, timedelta
 
-from pipeline.build import build
-from pipeline.generate import generate
-from pipeline.load import load_day
-from pipeline.snapshot import publish_snapshot
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.synthetic import generate
 
 MAIN = textwrap.dedent(
     """
@@ -24,7 +24,7 @@ MAIN = textwrap.dedent(
         raise RuntimeError("the main script must not be re-imported by a worker")
 
     from pathlib import Path
-    from pipeline.newsletter import render_week
+    from pipeline.newsletter.render import render_week
     from pipeline.settings import Settings
     from pipeline.weeks import IsoWeek
 
@@ -59,7 +59,7 @@ def test_pool_renders_under_a_main_script_that_cannot_be_rerun(settings, tmp_pat
 
 
 def test_main_module_is_restored_after_the_pool_started():
-    from pipeline.newsletter import _main_not_rerun
+    from pipeline.newsletter.render import _main_not_rerun
 
     main = sys.modules["__main__"]
     before = (main.__dict__.get("__file__"), main.__dict__.get("__spec__"))

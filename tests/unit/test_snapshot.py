@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 import duckdb
 
-from pipeline.build import build
-from pipeline.generate import generate
-from pipeline.load import load_day
-from pipeline.snapshot import publish_snapshot
+from pipeline.ingest.load import load_day
+from pipeline.models.build import build
+from pipeline.models.snapshot import publish_snapshot
+from pipeline.synthetic import generate
 
 READER = r"""
 import json, sys, time, duckdb

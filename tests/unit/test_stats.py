@@ -1,4 +1,4 @@
-"""The tails of the status rules (pipeline/stats.py) against scipy, which stays a test
+"""The tails of the status rules (pipeline/models/stats.py) against scipy, which stays a test
 dependency only: importing scipy.stats cost a build 2-3 s."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from pipeline import stats
+from pipeline.models import stats
 
 
 def _close(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -56,7 +56,8 @@ def test_hand_computed_values():
 
 def test_a_build_does_not_import_scipy():
     code = (
-        "import sys, pipeline.build, pipeline.cli, pipeline.load, pipeline.snapshot; "
+        "import sys, pipeline.models.build, pipeline.cli, pipeline.ingest.load, "
+        "pipeline.models.snapshot; "
         "print('scipy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pipeline.context import ACCOUNT_LABELS
 from pipeline.errors import CxnError
-from pipeline.newsletter import known_sellers, read_manifest, template_env, write_atomic
+from pipeline.newsletter.context import ACCOUNT_LABELS
+from pipeline.newsletter.render import known_sellers, read_manifest, template_env, write_atomic
 from pipeline.paths import UnsafeNameError, child
 from pipeline.schema import invalid_address
 from pipeline.settings import Settings, mask_url

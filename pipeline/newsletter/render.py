@@ -1,8 +1,8 @@
 """Render each seller's weekly Customer Experience newsletter (SPEC §6) to HTML and PDF.
 
 `render_week` reads the marts as of the week's Sunday from the published snapshot (the
-analysts' read-only copy, `pipeline.snapshot`), builds one view model per seller
-(`pipeline.context.Newsletter`, every number already formatted: templates do no
+analysts' read-only copy, `pipeline.models.snapshot`), builds one view model per seller
+(`pipeline.newsletter.context.Newsletter`, every number already formatted: templates do no
 arithmetic), renders
 `reports/templates/newsletter.html.j2` with autoescaping, and prints it with WeasyPrint.
 Rendering never opens the warehouse, so any number of render processes (Airflow's mapped
@@ -38,16 +38,16 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import jinja2
 
-from pipeline.context import (
+from pipeline.errors import CxnError, NotBuiltError
+from pipeline.models.snapshot import open_snapshot, snapshot_has
+from pipeline.newsletter.context import (
     Newsletter,
     defective_orders_csv_rows,
     email_summary,
     seller_context,
 )
-from pipeline.errors import CxnError, NotBuiltError
 from pipeline.paths import UnsafeNameError, child
 from pipeline.settings import TEMPLATES_DIR, Settings
-from pipeline.snapshot import open_snapshot, snapshot_has
 from pipeline.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ def _main_not_rerun() -> Iterator[None]:
     A spawned process first re-imports the parent's main module. Under Airflow that is the
     `airflow` command, which cannot start inside a bare child (it fails on the metadata DB
     settings the task process hides), and the pool breaks. The workers need nothing from
-    `__main__`: they import `pipeline.newsletter` by name. So while the pool starts its
+    `__main__`: they import `pipeline.newsletter.render` by name. So while the pool starts its
     processes, `__main__` shows no file and no spec, which multiprocessing takes as
     "nothing to re-import".
     """

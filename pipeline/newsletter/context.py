@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline import registry
-from pipeline.charts import Point, trend_svg
 from pipeline.errors import NotBuiltError
+from pipeline.models import registry
+from pipeline.newsletter.charts import Point, trend_svg
 from pipeline.weeks import IsoWeek
 
 STATUS_LABELS = {"good": "Good", "fair": "Fair", "poor": "Poor", "none": "No data"}

@@ -195,7 +195,7 @@ def _previous(target: Path, warehouse: Path) -> _Previous | None:
         con.close()
     if not row or row[0][0] != str(warehouse.resolve()) or row[0][1] is None:
         return None
-    from pipeline.build import LATEST_CHANGES_DAYS  # (not at the top: readers need no numpy)
+    from pipeline.models.build import LATEST_CHANGES_DAYS  # (not at the top: readers need no numpy)
 
     built_through = row[0][1]
     if built_through < datetime.now(UTC).replace(tzinfo=None) - timedelta(
@@ -257,7 +257,7 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
 
 def _patch(con: duckdb.DuckDBPyConnection, previous: _Previous) -> None:
     """Bring a copy of the previous snapshot up to the warehouse, table by table."""
-    from pipeline.build import discover, latest_rows_table
+    from pipeline.models.build import discover, latest_rows_table
 
     materialized = {
         latest_rows_table(m.fqn) if m.materialized == "latest_as_of" else m.fqn: m.materialized
@@ -307,7 +307,7 @@ def _patch_latest(
 ) -> None:
     """The rows table of a latest_as_of mart: the rows the builds since `previous`
     changed, by key (the as-of date is in the mart's view, copied after)."""
-    from pipeline.build import discover, latest_rows_table
+    from pipeline.models.build import discover, latest_rows_table
 
     model = next(m for m in discover() if latest_rows_table(m.fqn) == fqn)
     key = model.header.get("changes", "").rpartition(" by ")[2]

@@ -2,7 +2,7 @@
 generated from it.
 
 The generated models are checked in, so a newcomer reads the SQL a build runs like any
-other model; `make models` (`python -m pipeline.registry --write`) rewrites them after a
+other model; `make models` (`python -m pipeline.models.registry --write`) rewrites them after a
 change to the registry, and a test fails while they are stale:
 
     sql/intermediate/int_metric_windows.sql       metric x channel x window, key dates, lags

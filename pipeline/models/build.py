@@ -37,8 +37,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipeline import engine, registry, stats
 from pipeline.errors import BuildError, CxnError, NotBuiltError
+from pipeline.models import engine, registry, stats
 from pipeline.settings import SQL_DIR, Settings
 from pipeline.warehouse import is_built, open_warehouse, scalar, transaction
 
@@ -94,7 +94,7 @@ def _model_files(sql_dir: Path, incremental: bool) -> list[tuple[str, Path]]:
 
 def discover(sql_dir: Path = SQL_DIR, *, incremental: bool = False) -> list[Model]:
     """All models under sql_dir, in an order where each comes after what it references
-    (`incremental`: the models of an incremental build, see pipeline/engine.py)."""
+    (`incremental`: the models of an incremental build, see pipeline/models/engine.py)."""
     models: dict[str, Model] = {}
     for schema, path in _model_files(sql_dir, incremental):
         text = path.read_text(encoding="utf-8")
@@ -465,7 +465,7 @@ def build(
 ) -> BuildResult:
     """Build every model as of `as_of` (idempotent: a rerun gives the same rows).
 
-    Incremental by default (pipeline/engine.py: the day's change, when the day before was
+    Incremental by default (pipeline/models/engine.py: the day's change, when the day before was
     built); `full` runs every model from the staging views instead, the reference the
     incremental build is tested against. Both give the same marts.
 

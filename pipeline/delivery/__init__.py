@@ -1,0 +1,1 @@
+"""Stage 4, delivery: each seller's newsletter emailed once per week (`send`)."""
