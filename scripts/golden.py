@@ -45,7 +45,19 @@ def run_demo(code: Path, data: Path) -> None:
     )
 
 
-def marts(data: Path, ignore: set[str]) -> dict[str, set[tuple]]:
+def columns(data: Path) -> dict[str, list[str]]:
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "select table_name, list(column_name order by column_index) from duckdb_columns() "
+            "where schema_name = 'marts' group by 1"
+        ).fetchall()
+        return {t: c for t, c in rows}
+    finally:
+        con.close()
+
+
+def marts(data: Path, ignore: set[str], only: dict[str, list[str]]) -> dict[str, set[tuple]]:
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     try:
         names = [
@@ -63,7 +75,11 @@ def marts(data: Path, ignore: set[str]) -> dict[str, set[tuple]]:
                 listed = ", ".join(f"'{m}'" for m in ignore)
                 where = f" where metric not in ({listed})"
             # The new metric's own columns (a scorecard's `<metric>`, `<metric>_status`).
-            kept = [c for c in cols if not any(c.startswith(m) for m in ignore)]
+            kept = [
+                c
+                for c in cols
+                if not any(c.startswith(m) for m in ignore) and c in only.get(name, cols)
+            ]
             listed_cols = ", ".join(f'"{c}"' for c in kept)
             rows = con.execute(f"select {listed_cols} from marts.{name}{where}").fetchall()
             out[name] = {tuple(zip(kept, r, strict=True)) for r in rows}
@@ -176,7 +192,16 @@ def compare(base_code: Path, work: Path, ignore: set[str], args: argparse.Namesp
     sides = {"base": (base_code, work / "base"), "tree": (ROOT, work / "tree")}
     if True:
         differences = 0
-        old, new = (marts(d, ignore) for _, d in sides.values())
+        old_cols, new_cols = (columns(d) for _, d in sides.values())
+        common = {
+            t: [c for c in new_cols[t] if c in old_cols[t]]
+            for t in old_cols.keys() & new_cols.keys()
+        }
+        for table in sorted(new_cols):
+            added = [c for c in new_cols[table] if c not in old_cols.get(table, [])]
+            if added and table in old_cols:
+                print(f"marts.{table}: new column(s) {', '.join(added)} (not compared)")
+        old, new = (marts(d, ignore, common) for _, d in sides.values())
         for name in sorted(old.keys() | new.keys()):
             gone, added = (
                 old.get(name, set()) - new.get(name, set()),

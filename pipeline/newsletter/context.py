@@ -496,21 +496,16 @@ def _seller_rows(con: duckdb.DuckDBPyConnection, seller_id: str, as_of: date) ->
 # Rules: which rows a seller is told about.
 
 
-def plan_rows(scorecard: list[ScorecardRow]) -> list[tuple[ScorecardRow, Measure]]:
-    """The scorecard rows at fair or poor that get a plan of action, one per metric.
-
-    The order defect rate has three rows (all, MFN, AFN): the worst, and among equals the
-    whole account, is explained (marts.metric_drivers picks the same row, in SQL).
-    """
-    failing = [
+def plan_rows(
+    scorecard: list[ScorecardRow], now: dict[tuple[str, str, int], dict[str, Any]]
+) -> list[tuple[ScorecardRow, Measure]]:
+    """The scorecard rows that get a plan of action: the rows marts.seller_metrics flags
+    `is_plan_row` (one per metric at fair or poor; the rule lives there, in SQL)."""
+    return [
         (row, m)
         for row, m in zip(scorecard, SCORECARD, strict=True)
-        if row.status in ("fair", "poor")
+        if now[(m.metric, m.channel, m.window_days)]["is_plan_row"]
     ]
-    chosen: dict[str, tuple[ScorecardRow, Measure]] = {}
-    for rm in sorted(failing, key=lambda rm: (rm[0].status != "poor", rm[1].channel != "all")):
-        chosen.setdefault(rm[1].metric, rm)
-    return [rm for rm in failing if chosen[rm[1].metric] is rm]
 
 
 def low_volume_rows(now: dict[tuple[str, str, int], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -618,7 +613,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
 
     drivers = _drivers(con, seller_id, as_of)
     plans = []
-    for entry, m in plan_rows(scorecard):
+    for entry, m in plan_rows(scorecard, now):
         if m.metric == "policy_notices":
             issue = f"{sc['unread_notices']} policy notice(s) unread" + (
                 f", {sc['unread_critical_notices']} of them critical"

@@ -35,12 +35,12 @@ messages as (
     select * from intermediate.int_messages_evaluated
 ),
 
--- One headline row per failing metric. The ODR has three (all, MFN, AFN): take the worst,
--- and among equals the whole account, so an MFN-only problem is explained by MFN orders.
+-- The row each failing metric's plan of action explains (marts.seller_metrics decides:
+-- `is_plan_row`), for the metrics whose bad events are orders or messages.
 failing as (
     select seller_id, metric, channel,
     from metrics
-    where is_headline and status in ('fair', 'poor') and metric in (
+    where is_plan_row and metric in (
         'order_defect_rate',
         'cancellation_rate',
         'late_shipment_rate',
@@ -50,10 +50,6 @@ failing as (
         'contact_response_rate',
         'perfect_order_rate'
     )
-    qualify row_number() over (
-        partition by seller_id, metric
-        order by status = 'poor' desc, channel = 'all' desc, channel
-    ) = 1
 ),
 
 failing_sellers as (

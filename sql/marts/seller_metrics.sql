@@ -147,6 +147,24 @@ final as (
         spike,
         is_headline,
     from statused
+),
+
+-- The row a plan of action explains, one per metric at fair or poor: its headline row,
+-- and where it has several channels (the ODR) the worst, among equals the whole account.
+-- marts.metric_drivers and the newsletter both read this flag.
+planned as (
+    select
+        *,
+        coalesce(
+            is_headline
+            and status in ('fair', 'poor')
+            and row_number() over (
+                partition by seller_id, metric, is_headline and status in ('fair', 'poor')
+                order by status = 'poor' desc, channel = 'all' desc, channel
+            ) = 1,
+            false
+        ) as is_plan_row,
+    from final
 )
 
-select * from final
+select * from planned
