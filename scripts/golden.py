@@ -17,6 +17,7 @@ import difflib
 import email
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def texts(data: Path) -> dict[str, str]:
     """Newsletter HTML and PDF text, email bodies, by a name stable across runs."""
     out: dict[str, str] = {}
     for html in sorted((data / "out" / "newsletters").rglob("*.html")):
-        out[f"html {html.name}"] = html.read_text(encoding="utf-8")
+        # Whitespace between tags is not content: compare one tag per line.
+        text = " ".join(html.read_text(encoding="utf-8").split())
+        out[f"html {html.name}"] = re.sub(r">\s*<", ">\n<", text)
     for pdf in sorted((data / "out" / "newsletters").rglob("*.pdf")):
         text = subprocess.run(
             ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True

@@ -70,6 +70,7 @@ class Metric:
     scorecard: str = ""
     spike_column: str = ""
     export: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, str] = field(default_factory=dict)
     summary: str = ""
     driver_date_sql: str = ""
     # The newsletter's words (SPEC 6).
@@ -188,6 +189,7 @@ def metrics(path: Path = REGISTRY) -> tuple[Metric, ...]:
             scorecard=raw.get("scorecard", ""),
             spike_column=raw.get("spike_column", ""),
             export=dict(raw.get("export", {})),
+            detail=dict(raw.get("detail", {})),
             summary=raw.get("summary", ""),
             driver_date_sql=raw.get("driver_date", ""),
             scorecard_rows=tuple(raw.get("scorecard_rows", ())),
@@ -207,6 +209,31 @@ def metrics(path: Path = REGISTRY) -> tuple[Metric, ...]:
     if len(set(codes)) != len(codes):
         raise RegistryError(f"{path.name}: a metric code appears twice")
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class DetailGroup:
+    name: str
+    title: str
+    short_title: str
+
+
+@cache
+def detail_groups(path: Path = REGISTRY) -> tuple[DetailGroup, ...]:
+    """The newsletter's groups of detail rows, in order ([detail_groups])."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    groups = tuple(
+        DetailGroup(name, g["title"], g.get("short_title", g["title"]))
+        for name, g in data.get("detail_groups", {}).items()
+    )
+    names = {g.name for g in groups}
+    for m in metrics(path):
+        if m.detail and m.detail.get("group") not in names:
+            raise RegistryError(
+                f"{path.name}: metric {m.code}: detail group {m.detail.get('group')!r} "
+                "is not in [detail_groups]"
+            )
+    return groups
 
 
 def metric(code: str) -> Metric:

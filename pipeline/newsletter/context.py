@@ -350,6 +350,7 @@ class SplitRow(Cell):
 
     label: str
     by_channel: dict[str, str]
+    detail_label: str
 
 
 @dataclass(frozen=True)
@@ -357,6 +358,7 @@ class OdrRow:
     label: str
     headline: bool
     cells: dict[str, Cell]
+    detail_label: str  # in a healthy seller's "measures in detail"
 
 
 @dataclass(frozen=True)
@@ -387,6 +389,25 @@ class LowVolumeNote:
 
 
 @dataclass(frozen=True)
+class DetailRow:
+    """A row of "your measures in detail": a metric's window (`cell`), or a figure for
+    information only (the average response time, the seller rating)."""
+
+    label: str
+    noun: str
+    cell: Cell | None = None
+    note: str = ""  # the small line under an information row's label
+    value: str = ""
+    counts: str = ""
+
+
+@dataclass(frozen=True)
+class DetailGroup:
+    title: str
+    rows: list[DetailRow]
+
+
+@dataclass(frozen=True)
 class Odr:
     headline: Cell
     rows: list[OdrRow]
@@ -411,7 +432,6 @@ class Newsletter:
     healthy: bool
     seller_rating: str
     feedback_rating: str
-    feedback: Cell
     channels: dict[str, str]
     scorecard: list[ScorecardRow]
     trends: list[dict[str, Any]]
@@ -419,13 +439,11 @@ class Newsletter:
     odr: Odr
     product_lines: list[dict[str, Any]]
     product_lines_total: int
-    classic: dict[str, Cell]
-    delivery: dict[str, Cell]
-    messages: dict[str, Any]
-    perfect: Cell
     notices: list[dict[str, Any]]
     plans: list[Plan]
     low_volume: list[LowVolumeNote]
+    short: bool  # a healthy seller's short version: no rows the scorecard already shows
+    detail: list[DetailGroup]
     how_computed: tuple[tuple[str, str, str, str], ...]
 
     def template_values(self) -> dict[str, Any]:
@@ -516,6 +534,52 @@ def low_volume_rows(now: dict[tuple[str, str, int], dict[str, Any]]) -> list[dic
     )
 
 
+def detail_groups(
+    now: dict[tuple[str, str, int], dict[str, Any]], sc: dict[str, Any], *, short: bool
+) -> list[DetailGroup]:
+    """The detail rows of the registry, by group; the short version leaves out the rows
+    the scorecard shows (its headline rows)."""
+    on_scorecard = {(m.metric, m.channel, m.window_days) for m in SCORECARD}
+    groups = []
+    for group in registry.detail_groups():
+        rows = []
+        for m in registry.metrics():
+            if m.detail.get("group") != group.name:
+                continue
+            label, noun = m.detail["label"], m.detail.get("noun", "")
+            if m.code == "rating_points":  # the seller rating: a score, not a window
+                rating = sc["seller_rating"]
+                rows.append(
+                    DetailRow(
+                        label,
+                        noun,
+                        note="orders of the last 365 days, recent ones weigh more",
+                        value=("–" if rating is None else f"{rating:.0f}") + "/100",
+                    )
+                )
+                continue
+            for days in m.windows:
+                key = (m.code, m.headline_channel, days)
+                if short and key in on_scorecard:
+                    continue
+                row = now[key]
+                if m.unit == "hours":  # a mean, for information
+                    rows.append(
+                        DetailRow(
+                            label.format(days=days),
+                            noun,
+                            note=fmt_window(row["window_start"], row["window_end"]),
+                            value=fmt_hours(row["rate"]),
+                            counts=f"{int(row['denominator'] or 0)} {noun}",
+                        )
+                    )
+                else:
+                    rows.append(DetailRow(label.format(days=days), noun, metric_cell(row)))
+        if rows:
+            groups.append(DetailGroup(group.short_title if short else group.title, rows))
+    return groups
+
+
 # ---------------------------------------------------------------------------------------
 # Formatting: rows into the view model.
 
@@ -559,6 +623,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 f"{label} ({days} days)",
                 days == 60,
                 {ch: cell("order_defect_rate", ch, days) for ch in CHANNEL_LABELS},
+                f"Order defect rate, {label.lower()} ({days} days)",
             )
             for days, label in ODR_WINDOW_LABELS.items()
         ],
@@ -567,6 +632,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 **_cell_fields(cell(m.code, "all", 60)),
                 label=m.label,
                 by_channel={ch: cell(m.code, ch, 60).rate for ch in ("MFN", "AFN")},
+                detail_label=f"{m.label} (60 days)",
             )
             for m in registry.metrics()
             if m.part_of == "order_defect_rate"
@@ -599,7 +665,6 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         }
         for p in rows.product_lines
     ]
-    avg = now[("avg_response_hours", "all", 30)]
     notices = [
         {
             "notice_id": n["notice_id"],
@@ -661,6 +726,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
 
     status = sc["account_status"]
     feedback_rate = sc["feedback_positive_rate"]
+    short = status == "healthy" and not headline.spike
     return Newsletter(
         seller=Seller(sc["seller_id"], sc["seller_name"], sc["marketplace"]),
         week=str(week),
@@ -673,7 +739,6 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         healthy=status == "healthy",
         seller_rating="–" if sc["seller_rating"] is None else f"{sc['seller_rating']:.0f}",
         feedback_rating=pct(feedback_rate, 0) if feedback_rate is not None else "–",
-        feedback=cell("feedback_positive_rate", "all", 365),
         channels=CHANNEL_LABELS,
         scorecard=scorecard,
         trends=trend_charts(con, seller_id, week),
@@ -681,27 +746,11 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         odr=odr,
         product_lines=product_lines,
         product_lines_total=rows.product_lines_total,
-        classic={
-            "cancellation": cell("cancellation_rate", "MFN", 7),
-            "late_10": cell("late_shipment_rate", "MFN", 10),
-            "late_30": cell("late_shipment_rate", "MFN", 30),
-            "refunds": cell("refund_rate", "all", 30),
-        },
-        delivery={
-            "tracking": cell("valid_tracking_rate", "MFN", 30),
-            "on_time": cell("on_time_delivery_rate", "MFN", 14),
-        },
-        messages={
-            "response": [cell("contact_response_rate", "all", d) for d in (7, 30, 90)],
-            "avg_hours": fmt_hours(avg["rate"]),
-            "avg_window": fmt_window(avg["window_start"], avg["window_end"]),
-            "answered": int(avg["denominator"] or 0),
-            "fcr": cell("first_contact_resolution_rate", "all", 56),
-        },
-        perfect=cell("perfect_order_rate", "all", 90),
         notices=notices,
         plans=plans,
         low_volume=low_volume,
+        short=short,
+        detail=detail_groups(now, sc, short=short),
         how_computed=HOW_COMPUTED,
     )
 
