@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.errors import CxnError
+from pipeline.progress import Reporter
 from pipeline.settings import Settings
 from pipeline.weeks import IsoWeek
 
@@ -34,8 +35,12 @@ def _week(text: str) -> IsoWeek:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# Progress of long steps: bars on a terminal, plain lines elsewhere (pipeline/progress.py).
+_reporter = Reporter()
+
+
 def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    _reporter(line)
 
 
 def _yesterday() -> date:
@@ -181,39 +186,130 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Options with their defaults (unless the help says it); examples as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS)
+        if shown and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool, out: bool = True) -> None:
+    """The global options, accepted before the subcommand (`top`) and after it. After it
+    they default to "not given", so they never undo a value given before."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--landing",
+        type=Path,
+        default=default(None),
+        help="landing zone of the daily extracts (default: $CXN_LANDING_DIR or data/landing)",
+    )
+    group.add_argument(
+        "--warehouse",
+        type=Path,
+        default=default(None),
+        help="the DuckDB warehouse (default: $CXN_WAREHOUSE or data/warehouse.duckdb)",
+    )
+    if out:
+        group.add_argument(
+            "--out",
+            type=Path,
+            default=default(None),
+            help="output folder: newsletters, outbox (default: $CXN_OUT_DIR or data/out)",
+        )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log each step"
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show tracebacks instead of one-line errors",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cxn",
+        formatter_class=_Help,
         description="Customer Experience newsletter pipeline: daily extracts -> DuckDB "
         "account-health marts -> weekly per-seller newsletters.",
+        epilog="examples:\n"
+        "  cxn demo                                   the whole pipeline on a demo marketplace\n"
+        "  cxn run --from 2026-08-01 --to 2026-11-30  load and build a range of days\n"
+        "  cxn render --week 2026-W48                 the week's newsletters\n"
+        "  cxn COMMAND --help                         a command's options and examples\n"
+        "\nSettings also come from the environment: CXN_LANDING_DIR, CXN_WAREHOUSE, "
+        "CXN_OUT_DIR,\nCXN_SMTP_URL, CXN_MAIL_FROM, CXN_PAPER_SIZE (docs/operations.md).",
     )
-    parser.add_argument("--landing", type=Path, help="landing zone (env CXN_LANDING_DIR)")
-    parser.add_argument("--warehouse", type=Path, help="DuckDB file (env CXN_WAREHOUSE)")
-    parser.add_argument("--out", type=Path, help="output folder (env CXN_OUT_DIR)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="generate, load, build, render and deliver on defaults")
+    def command(name: str, summary: str, examples: list[str], *, out: bool = True):
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+            formatter_class=_Help,
+        )
+        _global_options(p, top=False, out=out)
+        return p
+
+    p = command(
+        "demo",
+        "generate a demo marketplace, then load, build, render and deliver it to the outbox",
+        ["cxn demo", "cxn demo --out /tmp/cxn-out"],
+    )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("generate", help="write a synthetic landing zone")
-    p.add_argument("--out", dest="out_dir", type=Path, help="landing folder to write")
-    p.add_argument("--sellers", type=int, default=40)
-    p.add_argument("--days", type=int, default=120)
-    p.add_argument("--end-date", type=_date, help="last day (default: yesterday, UTC)")
-    p.add_argument("--seed", type=int, default=7)
+    p = command(
+        "generate",
+        "write a synthetic landing zone (deterministic for a seed)",
+        [
+            "cxn generate --out /tmp/landing --sellers 200 --days 90",
+            "cxn generate --out data/landing --force    # replace an earlier generate's files",
+        ],
+        out=False,  # its --out is the landing folder it writes
+    )
     p.add_argument(
-        "--force", action="store_true", help="replace the extracts already in the folder"
+        "--out",
+        dest="out_dir",
+        type=Path,
+        help="landing folder to write (default: the landing zone, --landing)",
+    )
+    p.add_argument("--sellers", type=int, default=40, help="number of sellers")
+    p.add_argument("--days", type=int, default=120, help="days of history")
+    p.add_argument("--end-date", type=_date, help="last day (default: yesterday, UTC)")
+    p.add_argument("--seed", type=int, default=7, help="random seed: same seed, same files")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace extracts already in the folder (never without it)",
     )
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("load", help="load one day's extracts (idempotent)")
-    p.add_argument("--date", type=_date, required=True)
+    p = command(
+        "load",
+        "load one day's extracts into the warehouse (idempotent: a rerun replaces the day)",
+        ["cxn load --date 2026-11-30"],
+    )
+    p.add_argument("--date", type=_date, required=True, help="the day's folder, dt=DATE")
     p.set_defaults(func=cmd_load)
 
-    p = sub.add_parser("build", help="build the models and marts as of a date (idempotent)")
-    p.add_argument("--as-of", type=_date, required=True)
+    p = command(
+        "build",
+        "build the models and marts as of a date, then publish them for analysts",
+        ["cxn build --as-of 2026-11-30", "cxn build --as-of 2026-11-30 --full"],
+    )
+    p.add_argument("--as-of", type=_date, required=True, help="the as-of date D (SPEC 3.1)")
     p.add_argument(
         "--full",
         action="store_true",
@@ -221,46 +317,82 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("publish", help="publish the marts to the analysts' read-only snapshot")
+    p = command(
+        "publish",
+        "publish the marts to the analysts' read-only snapshot (analytics.duckdb)",
+        ["cxn publish"],
+    )
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("run", help="load + build each day of a range, in order (a backfill)")
-    p.add_argument("--from", dest="from_date", type=_date, required=True)
-    p.add_argument("--to", dest="to_date", type=_date, required=True)
+    p = command(
+        "run",
+        "load and build every day of a range in one pass (a backfill), then publish",
+        ["cxn run --from 2026-08-01 --to 2026-11-30"],
+    )
+    p.add_argument("--from", dest="from_date", type=_date, required=True, help="first day")
+    p.add_argument("--to", dest="to_date", type=_date, required=True, help="last day")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("render", help="render the week's newsletters (HTML + PDF)")
-    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W47")
-    p.add_argument("--seller", action="append", help="only this seller (repeatable)")
+    p = command(
+        "render",
+        "render a week's newsletters to HTML and PDF",
+        ["cxn render --week 2026-W48", "cxn render --week 2026-W48 --seller S0001"],
+    )
+    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
+    p.add_argument(
+        "--seller", action="append", help="only this seller (repeatable; default: every seller)"
+    )
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("send", help="deliver the week's rendered newsletters")
-    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W47")
-    p.add_argument("--seller", action="append", help="only this seller (repeatable)")
+    p = command(
+        "send",
+        "email a week's rendered newsletters, once per seller (CXN_SMTP_URL, else the outbox)",
+        [
+            "cxn send --week 2026-W48",
+            "cxn send --week 2026-W48 --seller S0001 --force    # send it again",
+        ],
+    )
+    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
+    p.add_argument(
+        "--seller", action="append", help="only this seller (repeatable; default: every seller)"
+    )
     p.add_argument("--force", action="store_true", help="resend what was already sent")
     p.set_defaults(func=cmd_send)
 
-    p = sub.add_parser("export", help="a seller's Seller Performance report as JSON")
-    p.add_argument("--seller", required=True)
-    p.add_argument("--as-of", type=_date, required=True)
-    p.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    p = command(
+        "export",
+        "a seller's Seller Performance report as JSON (Amazon's schema)",
+        [
+            "cxn export --seller S0001 --as-of 2026-11-30",
+            "cxn export --seller S0001 --as-of 2026-11-30 --output s0001.json",
+        ],
+    )
+    p.add_argument("--seller", required=True, help="the seller id")
+    p.add_argument("--as-of", type=_date, required=True, help="a built as-of date")
+    p.add_argument("--output", type=Path, help="write to this file (default: standard output)")
     p.set_defaults(func=cmd_export)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _reporter
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `cxn`: what it can do
+        parser.print_help()
+        return 0
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _reporter = Reporter()
     try:
-        settings = Settings.from_env(
-            landing_dir=args.landing, warehouse=args.warehouse, out_dir=args.out
-        )
-        return int(args.func(args, settings))
+        with _reporter:  # the bars end before any error line
+            settings = Settings.from_env(
+                landing_dir=args.landing, warehouse=args.warehouse, out_dir=args.out
+            )
+            return int(args.func(args, settings))
     except CxnError as exc:
         if args.debug:
             raise

@@ -40,6 +40,7 @@ from pipeline.errors import CxnError
 from pipeline.newsletter.context import ACCOUNT_LABELS
 from pipeline.newsletter.render import known_sellers, read_manifest, template_env, write_atomic
 from pipeline.paths import UnsafeNameError, child
+from pipeline.progress import Step
 from pipeline.schema import invalid_address
 from pipeline.settings import Settings, mask_url
 from pipeline.warehouse import first_row, open_warehouse
@@ -422,7 +423,7 @@ def send_week(
                         "send failed seller=%s week=%s error=%s", seller_id, week, row.error
                     )
                 if progress:
-                    progress(f"[{i}/{len(wanted)}] {row.status} {seller_id}")
+                    progress(Step(i, len(wanted), "send", f"{row.status} {seller_id}"))
     finally:
         transport.close()
     log.info(

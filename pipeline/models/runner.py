@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pipeline.errors import CxnError
 from pipeline.ingest.load import LoadResult, load_days
 from pipeline.models.build import BuildResult, build_days
+from pipeline.progress import Step
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def run_range(
         done.append(result.load_date)
         if progress:
             line = f"loaded {result.load_date}: {result.loaded:,} rows"
-            progress(line + (f" ({result.rejected} rejected)" if result.rejected else ""))
+            line += f" ({result.rejected} rejected)" if result.rejected else ""
+            progress(Step(len(done), len(days), "load", line))
 
     failure: CxnError | None = None
     try:
@@ -52,12 +54,13 @@ def run_range(
         good = done
     wanted = [day for day in good if build_day(day)]
 
+    built_dates: list[date] = []
+
     def built(result: BuildResult) -> None:
+        built_dates.append(result.as_of)
         if progress:
-            n = days.index(result.as_of) + 1
-            progress(
-                f"[{n}/{len(days)}] built {result.as_of} ({result.mode}) in {result.seconds:.1f}s"
-            )
+            line = f"built {result.as_of} ({result.mode}) in {result.seconds:.1f}s"
+            progress(Step(len(built_dates), len(wanted), "build", line))
 
     build_days(settings, wanted, progress=built)
     log.info("ran %d days in %.1fs", len(good), time.perf_counter() - started)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from pipeline.newsletter.context import (
     seller_context,
 )
 from pipeline.paths import UnsafeNameError, child
+from pipeline.progress import Step
 from pipeline.settings import TEMPLATES_DIR, Settings
 from pipeline.weeks import IsoWeek
 
@@ -273,13 +274,18 @@ def render_week(
     else:
         # spawn, not fork: a forked child would inherit DuckDB's and WeasyPrint's state.
         ctx = multiprocessing.get_context("spawn")
-        batches = [targets[i::workers] for i in range(workers)]
+        # Chunks of a few newsletters, so progress is reported as they finish (each
+        # chunk pays a printer's set-up, about 0.1 s; the processes are started once).
+        size = max(1, min(10, -(-len(targets) // (workers * 4))))
+        batches = [targets[i : i + size] for i in range(0, len(targets), size)]
         with _main_not_rerun(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_render_batch, settings, week, b) for b in batches if b]
-            for future in futures:
-                results += future.result()
+            futures = [pool.submit(_render_batch, settings, week, b) for b in batches]
+            for future in as_completed(futures):
+                batch = future.result()
+                results += batch
                 if progress:
-                    progress(f"rendered {len(results)}/{len(targets)}")
+                    last = batch[-1][0].seller_id if batch else ""
+                    progress(Step(len(results), len(targets), "render", f"rendered {last}"))
         results.sort(key=lambda r: r[0].seller_id)
     _merge_manifest(folder, week, [entry for _, entry in results])
     seconds = time.perf_counter() - started
@@ -370,7 +376,7 @@ def _render_batch(
             }
             out.append((Rendered(seller_id, html_path, pdf_path, sha), entry))
             if progress:
-                progress(f"[{i}/{len(seller_ids)}] rendered {seller_id}")
+                progress(Step(i, len(seller_ids), "render", f"rendered {seller_id}"))
     return out
 
 
@@ -422,7 +428,16 @@ def known_sellers(
         return known
     unknown = sorted(set(sellers) - set(known))
     if unknown:
-        raise CxnError(f"seller {unknown[0]} is not known as of {week.as_of}")
+        if not known:
+            raise CxnError(
+                f"seller {unknown[0]} is not known as of {week.as_of}: nothing is built as of "
+                f"that date; run `cxn build --as-of {week.as_of}` first"
+            )
+        shown = ", ".join(known[:3]) + (f" … {known[-1]}" if len(known) > 3 else "")
+        raise CxnError(
+            f"seller {unknown[0]} is not known as of {week.as_of}; the {len(known)} sellers "
+            f"of {week} are {shown}"
+        )
     return [s for s in known if s in set(sellers)]
 
 

@@ -18,6 +18,7 @@ SHARED = {
     "pipeline.weeks",
     "pipeline.warehouse",
     "pipeline.schema",
+    "pipeline.progress",
 }
 STAGES = [
     "pipeline.ingest",
