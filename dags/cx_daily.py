@@ -14,9 +14,9 @@ Each run covers one UTC day: its data interval `[D 00:00, D+1 00:00)` is day **D
    atomically) and updates the Airflow asset `cxn_marts`, which downstream DAGs can be
    scheduled on.
 
-The first day is `CXN_START_DATE` (default 2026-01-01): set it to the first day of
-extracts before unpausing, since unpausing runs every day from there that has no run yet
-(catchup), oldest first. A backfill needs the DAG unpaused (Airflow 3).
+The first day is `CXN_START_DATE`, or when it is not set the landing zone's first `dt=`
+folder (so after `make demo`, the demo's days). Unpausing runs every day from there that
+has no run yet (catchup), oldest first. A backfill needs the DAG unpaused (Airflow 3).
 
 Rerunning (clearing) any run rebuilds that day with identical results. A backfill is a
 date range: `airflow backfill create --dag-id cx_daily --from-date 2026-09-01 --to-date
@@ -28,18 +28,27 @@ that opens the DuckDB warehouse runs in the one-slot pool `duckdb_writer`.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+
+from pipeline.settings import Settings, daily_start_date
 
 DUCKDB_POOL = "duckdb_writer"
 # The marts as analysts see them; `cx_weekly_newsletter` and others may schedule on it.
 MARTS_ASSET = Asset(name="cxn_marts", uri="cxn://warehouse/marts")
 EXTRACTS_DEADLINE = timedelta(hours=12)
-# The first day of extracts. Unpausing the DAG runs every day from here on that has no run
-# yet (catchup): a day never loaded would be missing from every later build.
-START_DATE = pendulum.parse(os.environ.get("CXN_START_DATE") or "2026-01-01", tz="UTC")
+# The first day of extracts: CXN_START_DATE, else the landing zone's first dt= folder.
+# Unpausing the DAG runs every day from here on that has no run yet (catchup): a day never
+# loaded would be missing from every later build.
+START_DATE = pendulum.instance(
+    datetime.combine(
+        daily_start_date(os.environ.get("CXN_START_DATE"), Settings.from_env().landing_dir),
+        time(0),
+    ),
+    tz="UTC",
+)
 
 
 def _day():  # type: ignore[no-untyped-def]

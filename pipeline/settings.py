@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -107,3 +108,35 @@ class Settings:
                 value = mask_url(value)
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
+
+
+# cx_daily's first day when neither CXN_START_DATE nor the landing zone says otherwise.
+DEFAULT_START_DATE = date(2026, 1, 1)
+
+
+def first_landing_day(landing: Path) -> date | None:
+    """The earliest `dt=YYYY-MM-DD` folder of the landing zone (None: none, or no zone)."""
+    try:
+        names = [p.name for p in landing.iterdir() if p.is_dir() and p.name.startswith("dt=")]
+    except OSError:
+        return None
+    days = []
+    for name in names:
+        try:
+            days.append(date.fromisoformat(name[3:]))
+        except ValueError:
+            continue  # not a day folder; the loader names such folders when it meets them
+    return min(days, default=None)
+
+
+def daily_start_date(start_date: str | None, landing: Path) -> date:
+    """cx_daily's first day: `CXN_START_DATE` when set, else the landing zone's first day
+    (so `make airflow` after `make demo` runs the demo's days), else 2026-01-01."""
+    if start_date:
+        try:
+            return date.fromisoformat(start_date)
+        except ValueError:
+            raise ValueError(
+                f"CXN_START_DATE={start_date!r} is not a date like 2026-01-01"
+            ) from None
+    return first_landing_day(landing) or DEFAULT_START_DATE

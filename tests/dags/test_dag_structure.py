@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,24 @@ def test_daily_dag_starts_on_cxn_start_date(monkeypatch):
     monkeypatch.setenv("CXN_START_DATE", "2026-07-26")
     dag = DagBag(dag_folder=str(DAGS / "cx_daily.py")).dags["cx_daily"]
     assert dag.start_date == pendulum.datetime(2026, 7, 26, tz="UTC")
+
+
+def test_without_cxn_start_date_the_daily_dag_starts_with_the_landing_zone(monkeypatch, tmp_path):
+    """`make airflow` after `make demo`: the DAG's first day is the demo's first day."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    for day in ("2026-08-03", "2026-08-02", "2026-08-04"):
+        (tmp_path / f"dt={day}").mkdir()
+    (tmp_path / "dt=notaday").mkdir()
+    monkeypatch.delenv("CXN_START_DATE", raising=False)
+    monkeypatch.setenv("CXN_LANDING_DIR", str(tmp_path))
+    dag = DagBag(dag_folder=str(DAGS / "cx_daily.py")).dags["cx_daily"]
+    assert dag.start_date == pendulum.datetime(2026, 8, 2, tz="UTC")
+    # No landing zone yet: the documented default.
+    monkeypatch.setenv("CXN_LANDING_DIR", str(tmp_path / "missing"))
+    dag = DagBag(dag_folder=str(DAGS / "cx_daily.py")).dags["cx_daily"]
+    assert dag.start_date == pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def test_daily_dag_waits_in_reschedule_mode_and_publishes_the_marts_asset(dagbag):
@@ -111,13 +131,21 @@ def test_only_the_tasks_that_open_the_warehouse_use_the_writer_pool(dagbag, dag_
 
 @pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)
 def test_dag_files_import_no_heavy_modules_at_top_level(path):
-    """Parsing stays cheap: pipeline, duckdb, pandas and weasyprint load inside tasks."""
+    """Parsing stays cheap: the pipeline's stages, duckdb, pandas and weasyprint load inside
+    tasks. Only `pipeline.settings` (the standard library alone) may load at the top."""
     tree = ast.parse(path.read_text())
     top = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
             top |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
-            top.add(node.module.split(".")[0])
-    assert top <= {"__future__", "airflow", "pendulum", "datetime", "os"}, top
+            top.add(
+                node.module if node.module == "pipeline.settings" else node.module.split(".")[0]
+            )
+    allowed = {"__future__", "airflow", "pendulum", "datetime", "os", "pipeline.settings"}
+    assert top <= allowed, top
+    heavy = "{'duckdb', 'pandas', 'numpy', 'weasyprint', 'pyarrow'}"
+    code = f"import sys, pipeline.settings; print(sorted(set(sys.modules) & {heavy}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
     assert ast.get_docstring(tree), "the module docstring is the DAG's doc_md"
