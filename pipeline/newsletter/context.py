@@ -39,6 +39,11 @@ DIMENSION_LABELS = {
 DEFECTS_SHOWN = 15
 PRODUCT_LINES_SHOWN = 10
 TREND_WEEKS = 13
+# Beside the seller rating: what it is, and that the account status does not come from it.
+SELLER_RATING_NOTE = (
+    "the quality of your last 365 days of orders, recent ones weighing more; "
+    "the account status comes from the scorecard, not from this rating"
+)
 CHANGE_WEEKS = 4
 
 
@@ -80,6 +85,11 @@ HOW_COMPUTED = tuple(
 
 # ---------------------------------------------------------------------------------------
 # Formatting: the only place numbers become text.
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """1 order, 79 orders (many: an irregular plural)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def pct(rate: float | None, digits: int = 2) -> str:
@@ -415,6 +425,7 @@ class Odr:
     defective_orders: list[dict[str, Any]]
     defective_total: int
     defects_shown: int
+    defective_summary: str  # "3 orders in the headline window are defective."
 
 
 @dataclass(frozen=True)
@@ -442,6 +453,8 @@ class Newsletter:
     notices: list[dict[str, Any]]
     plans: list[Plan]
     low_volume: list[LowVolumeNote]
+    attention: str  # "2 areas need your attention; ..."
+    seller_rating_note: str
     short: bool  # a healthy seller's short version: no rows the scorecard already shows
     detail: list[DetailGroup]
     how_computed: tuple[tuple[str, str, str, str], ...]
@@ -599,11 +612,12 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         row = now[key]
         shown = metric_cell(row)
         if m.metric == "policy_notices":
+            # The figure judged is the unread notices (SPEC 3.4); what was issued is context.
             shown = replace(
                 shown,
-                rate=f"{shown.numerator} issued",
-                counts=f"{sc['unread_notices']} unread",
-                target="0 unread",
+                rate=f"{sc['unread_notices']} unread",
+                counts=f"{plural(shown.numerator, 'notice')} issued in {m.window_days} days",
+                target="all read",
             )
         scorecard.append(
             ScorecardRow(
@@ -651,6 +665,10 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         ],
         defective_total=headline.numerator,
         defects_shown=DEFECTS_SHOWN,
+        defective_summary=(
+            f"{plural(headline.numerator, 'order')} in the headline window "
+            f"{'is' if headline.numerator == 1 else 'are'} defective."
+        ),
     )
     product_lines = [
         {
@@ -680,7 +698,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
     plans = []
     for entry, m in plan_rows(scorecard, now):
         if m.metric == "policy_notices":
-            issue = f"{sc['unread_notices']} policy notice(s) unread" + (
+            issue = f"{plural(sc['unread_notices'], 'policy notice')} unread" + (
                 f", {sc['unread_critical_notices']} of them critical"
                 if sc["unread_critical_notices"]
                 else ""
@@ -749,6 +767,11 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         notices=notices,
         plans=plans,
         low_volume=low_volume,
+        attention=(
+            f"{plural(len(plans), 'area')} {'needs' if len(plans) == 1 else 'need'} your "
+            "attention; each has a plan of action at the end of this newsletter."
+        ),
+        seller_rating_note=SELLER_RATING_NOTE,
         short=short,
         detail=detail_groups(now, sc, short=short),
         how_computed=HOW_COMPUTED,

@@ -41,9 +41,11 @@ import jinja2
 from pipeline.errors import CxnError, NotBuiltError
 from pipeline.models.snapshot import open_snapshot, snapshot_has
 from pipeline.newsletter.context import (
+    SELLER_RATING_NOTE,
     Newsletter,
     defective_orders_csv_rows,
     email_summary,
+    plural,
     seller_context,
 )
 from pipeline.paths import UnsafeNameError, child
@@ -93,7 +95,7 @@ class TemplatesOnlyFetcher:
 
 
 def template_env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(
             ["html", "html.j2", "xml"], default_for_string=True, default=False
@@ -102,6 +104,9 @@ def template_env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["plural"] = plural  # "79 defective orders", for the emails' counts
+    env.globals["seller_rating_note"] = SELLER_RATING_NOTE
+    return env
 
 
 def render_html(

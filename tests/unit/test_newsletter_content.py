@@ -52,7 +52,15 @@ from pipeline.newsletter.render import read_manifest, render_week
 from pipeline.settings import Settings
 from pipeline.warehouse import open_warehouse
 from pipeline.weeks import IsoWeek
-from tests.extracts import empty_extracts, feedback, order, seller, shipment, write_day
+from tests.extracts import (
+    empty_extracts,
+    feedback,
+    notice,
+    order,
+    seller,
+    shipment,
+    write_day,
+)
 
 WEEK = IsoWeek.parse("2026-W47")
 D = date(2026, 11, 22)
@@ -92,6 +100,11 @@ def rendered(tmp_path_factory):
         order("O11", "2026-10-01", channel="AFN", sku="SKU-D", product_line="Toys")
     )
     day["feedback"].append(feedback("O11", "2026-10-05", 1, comment=FORMULA))
+    # Two notices for S1, one read: the row must read as the one unread, not as a target.
+    day["notices"] += [
+        notice("N1", "S1", "2026-11-10", "high"),
+        notice("N2", "S1", "2026-11-12", "high", read="2026-11-13"),
+    ]
     for oid, confirmed in (("P1", "2026-11-06"), ("P2", "2026-11-03")):
         day["orders"].append(order(oid, "2026-11-02", seller_id="S2", sku="SKU-Z"))
         day["shipments"].append(_ship(oid, confirmed, "UPS"))
@@ -301,3 +314,28 @@ def test_email_summarises_the_scorecard_with_inline_styles(rendered):
 def test_change_since_four_weeks(now, then, expected):
     change = fmt_change(now, then)
     assert (change.text, change.direction) == expected
+
+
+def test_the_words_sellers_tripped_on(rendered):
+    """Issue 13: a notices row that cannot be misread, real plurals, better/worse beside
+    every arrow, and the seller rating's meaning beside it."""
+    settings, _, text = rendered
+    s1 = " ".join(text["S1"].split())
+    # The notices row: the unread count is the figure judged; issued is context.
+    assert "Policy notices 2 notices issued in 180 days" in s1
+    assert "1 unread all read ! Fair" in s1
+    assert "1 policy notice unread" in s1  # the plan's issue, singular
+    assert "areas need your attention" in s1 and "area(s)" not in s1
+    assert "1 order in the headline window is defective." in s1
+    assert "Seller rating: the quality of your last 365 days of orders" in s1
+    assert "(s)" not in s1
+    entry = {e["seller_id"]: e for e in read_manifest(settings, WEEK)}["S1"]
+    msg = build_message(settings, entry, ["s1@example.com"], WEEK, b"%PDF-1.7 stub", 1)
+    mail = msg.get_body(("plain",)).get_content()
+    notices = next(line for line in mail.splitlines() if line.startswith("Policy notices"))
+    assert "1 unread" in notices and "target all read" in notices
+    assert "1 defective order in the last 60-day window" in mail
+    assert "(seller rating: the quality of your last 365 days" in mail
+    for line in mail.splitlines():
+        if "▲" in line or "▼" in line:
+            assert line.endswith(("(better)", "(worse)")), line
