@@ -49,6 +49,29 @@ class KeyDate:
 
 
 @dataclass(frozen=True)
+class PlanStep:
+    """A plan-of-action step; `channels`: only for plans of those channels' rows (a step
+    about shipping is no advice for orders the marketplace fulfils)."""
+
+    text: str
+    channels: tuple[str, ...] = CHANNELS
+
+    @classmethod
+    def parse(cls, raw: object, where: str) -> PlanStep:
+        if isinstance(raw, str):
+            return cls(raw)
+        if isinstance(raw, dict) and isinstance(raw.get("text"), str):
+            channels = tuple(raw.get("channels", CHANNELS))
+            if not set(channels) <= set(CHANNELS):
+                raise RegistryError(f"{where}: a plan step's channels must be among {CHANNELS}")
+            return cls(raw["text"], channels)
+        raise RegistryError(f"{where}: a plan step is text or {{ text = ..., channels = [...] }}")
+
+    def applies_to(self, channel: str) -> bool:
+        return channel in self.channels
+
+
+@dataclass(frozen=True)
 class Metric:
     code: str
     label: str
@@ -71,6 +94,7 @@ class Metric:
     spike_column: str = ""
     export: dict[str, str] = field(default_factory=dict)
     detail: dict[str, str] = field(default_factory=dict)
+    driver_causes: dict[str, str] = field(default_factory=dict)
     summary: str = ""
     driver_date_sql: str = ""
     # The newsletter's words (SPEC 6).
@@ -81,8 +105,8 @@ class Metric:
     part_of: str = ""
     how: str = ""
     how_window: str = ""
-    plan_now: tuple[str, ...] = ()
-    plan_later: tuple[str, ...] = ()
+    plan_now: tuple[PlanStep, ...] = ()
+    plan_later: tuple[PlanStep, ...] = ()
 
     @property
     def driver_date(self) -> str:
@@ -190,6 +214,7 @@ def metrics(path: Path = REGISTRY) -> tuple[Metric, ...]:
             spike_column=raw.get("spike_column", ""),
             export=dict(raw.get("export", {})),
             detail=dict(raw.get("detail", {})),
+            driver_causes=dict(raw.get("driver_causes", {})),
             summary=raw.get("summary", ""),
             driver_date_sql=raw.get("driver_date", ""),
             scorecard_rows=tuple(raw.get("scorecard_rows", ())),
@@ -199,8 +224,8 @@ def metrics(path: Path = REGISTRY) -> tuple[Metric, ...]:
             part_of=raw.get("part_of", ""),
             how=raw.get("how", ""),
             how_window=raw.get("how_window", ""),
-            plan_now=tuple(raw.get("plan_now", ())),
-            plan_later=tuple(raw.get("plan_later", ())),
+            plan_now=tuple(PlanStep.parse(x, where) for x in raw.get("plan_now", ())),
+            plan_later=tuple(PlanStep.parse(x, where) for x in raw.get("plan_later", ())),
         )
         if metric.scorecard not in ("", "status", "rate", "count"):
             raise RegistryError(f"{where}: scorecard is status, rate or count")

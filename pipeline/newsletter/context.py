@@ -30,6 +30,7 @@ CHANNEL_LABELS = {
 }
 ODR_WINDOW_LABELS = {30: "Short-term", 60: "Headline", 90: "Long-term"}
 DIMENSION_LABELS = {
+    "cause": "Causes",
     "sku": "SKUs",
     "product_line": "Product lines",
     "carrier": "Carriers",
@@ -711,6 +712,14 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
             if entry.spike and entry.status != "poor":
                 issue += "; more first defects in the last 7 days than your history explains"
         steps = registry.metric(m.metric)
+        found = drivers.get(m.metric, [])
+        causes = next((d.values for d in found if d.label == DIMENSION_LABELS["cause"]), [])
+        # "negative feedback: 12 of 40 (...)" -> the plan names the leading cause.
+        leading = causes[0].split(":")[0] if causes else "the problem most orders share"
+
+        def step(text: str, leading: str = leading) -> str:
+            return text.replace("{leading_cause}", leading)
+
         plans.append(
             Plan(
                 metric=m.metric,
@@ -718,9 +727,9 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 status=entry.status,
                 status_label=entry.status_label,
                 issue=issue,
-                drivers=drivers.get(m.metric, []),
-                now=list(steps.plan_now),
-                later=list(steps.plan_later),
+                drivers=found,
+                now=[step(t.text) for t in steps.plan_now if t.applies_to(m.channel)],
+                later=[step(t.text) for t in steps.plan_later if t.applies_to(m.channel)],
             )
         )
 

@@ -4,7 +4,8 @@
 -- Generated from reference/metrics.toml and sql/templates/metric_drivers.sql.j2
 -- by `make models`: edit those.
 -- What is behind each metric at `fair` or `poor` (its headline row): the SKUs, product
--- lines, carriers and weekdays with the most bad events in the metric's headline window,
+-- lines, carriers (of seller-fulfilled orders), weekdays and causes (where the registry
+-- names them) with the most bad events in the metric's headline window,
 -- the top 3 of each. The newsletter's plan of action reads this; analysts can too.
 -- Bad events per metric, counted over exactly the population of its headline row (the
 -- registry's population and denominator; bad: the numerator, or its opposite for a
@@ -73,6 +74,7 @@ order_defect_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -82,10 +84,12 @@ order_defect_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             purchase_date as key_date,
             purchase_date as event_date,
             is_defective as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
     ) as population
         on population.seller_id = failing.seller_id
@@ -105,6 +109,7 @@ cancellation_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -114,10 +119,12 @@ cancellation_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             purchase_date as key_date,
             purchase_date as event_date,
             is_seller_cancelled as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
     ) as population
         on population.seller_id = failing.seller_id
@@ -137,6 +144,7 @@ late_shipment_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -146,10 +154,12 @@ late_shipment_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             latest_ship_date as key_date,
             latest_ship_date as event_date,
             is_late_shipment as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
         where not is_cancelled
     ) as population
@@ -170,6 +180,7 @@ valid_tracking_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -179,10 +190,12 @@ valid_tracking_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             latest_delivery_date as key_date,
             cast(ship_confirmed_at as date) as event_date,
             not has_valid_tracking as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
         where is_ship_confirmed
     ) as population
@@ -203,6 +216,7 @@ on_time_delivery_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -212,10 +226,12 @@ on_time_delivery_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             latest_delivery_date as key_date,
             cast(ship_confirmed_at as date) as event_date,
             not is_delivered_on_time as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
         where is_ship_confirmed and has_valid_tracking
     ) as population
@@ -236,6 +252,7 @@ unit_on_time_delivery_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -245,10 +262,12 @@ unit_on_time_delivery_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             latest_delivery_date as key_date,
             cast(ship_confirmed_at as date) as event_date,
             not is_delivered_on_time as is_bad,
+            cast(null as varchar[]) as causes,
         from candidate_orders
         where is_ship_confirmed and has_valid_tracking
     ) as population
@@ -269,6 +288,7 @@ contact_response_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -282,6 +302,7 @@ contact_response_rate_events as (
             received_date as key_date,
             received_date as event_date,
             not is_answered_within_24h as is_bad,
+            cast(null as varchar[]) as causes,
         from messages
         left join candidate_orders
             on candidate_orders.order_id = messages.order_id
@@ -305,6 +326,7 @@ perfect_order_rate_events as (
         population.carrier,
         population.event_date,
         population.is_bad,
+        population.causes,
     from failing
     join windows
         on windows.metric = failing.metric and windows.channel = failing.channel
@@ -314,10 +336,20 @@ perfect_order_rate_events as (
             fulfillment_channel,
             sku,
             product_line,
-            carrier,
+            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+            case when fulfillment_channel = 'MFN' then carrier end as carrier,
             purchase_date as key_date,
             purchase_date as event_date,
             not is_perfect as is_bad,
+            list_filter([
+                case when is_negative_feedback then 'negative feedback' end,
+                case when is_counting_claim then 'A-to-z claim' end,
+                case when is_service_chargeback then 'chargeback' end,
+                case when is_cancelled then 'cancellation' end,
+                case when is_late_shipment then 'late shipment' end,
+                case when is_refunded then 'refund' end,
+                case when has_buyer_contact then 'buyer message' end
+            ], lambda cause: cause is not null) as causes,
         from candidate_orders
     ) as population
         on population.seller_id = failing.seller_id
@@ -363,6 +395,9 @@ by_value as (
         union all
         select seller_id, metric, channel, is_bad, 'weekday', dayname(event_date) from events
         where event_date is not null
+        union all
+        select seller_id, metric, channel, is_bad, 'cause', unnest(causes) from events
+        where causes is not null
     )
     where value is not null
     group by seller_id, metric, channel, dimension, value
@@ -371,14 +406,25 @@ by_value as (
 -- Every bad event of the metric, including those without a value in a dimension (an
 -- order never shipped has no carrier; a message about no order has no SKU).
 totals as (
-    select seller_id, metric, count(*) filter (where is_bad) as total_bad_events,
+    select
+        seller_id,
+        metric,
+        count(*) filter (where is_bad) as total_bad_events,
+        count(*) as total_population,
     from events
     group by seller_id, metric
 ),
 
 ranked as (
     select
-        by_value.*,
+        -- A cause is counted among all of the metric's population (every row that has a
+        -- cause is a bad event, so its own rows alone would make every rate 100 %).
+        by_value.* replace (
+            case
+                when by_value.dimension = 'cause' then totals.total_population
+                else by_value.population
+            end as population
+        ),
         totals.total_bad_events,
         row_number() over (
             partition by by_value.seller_id, by_value.metric, by_value.dimension

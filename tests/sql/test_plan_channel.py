@@ -49,3 +49,41 @@ def test_plan_takes_the_poor_mfn_row_over_the_fair_all_row(settings):
     assert "2.25% (45 of 2,000 orders defective)" in plan.issue
     skus = next(d for d in plan.drivers if d.label == "SKUs").values
     assert all(v.startswith("MSKU-") for v in skus)  # MFN orders explain it, not ASKU
+
+
+def test_advice_fits_the_channel_and_the_perfect_order_plan_names_its_cause(settings):
+    """Issue 13: defects of marketplace-fulfilled orders are not blamed on carriers, a
+    shipping step is not given for them, and the perfect-order plan names its leading
+    cause.
+
+    As of 2026-11-22, S1's 100 AFN orders of 2026-10-01, shipped by the marketplace with
+    UPS: 10 have a 1-star feedback (10 %: AFN and all-channel ODR poor), and 30 a buyer
+    message (perfect: 60 of 100 = 60 %, poor). Causes among the 40 imperfect orders:
+    buyer message 30, negative feedback 10.
+    """
+    from tests.extracts import message, shipment
+
+    day = empty_extracts()
+    day["sellers"] = [seller("S1")]
+    for i in range(100):
+        day["orders"].append(order(f"A{i}", "2026-10-01", channel="AFN", sku="ASKU"))
+        day["shipments"].append(shipment(f"A{i}", "2026-10-02", carrier="UPS"))
+    day["feedback"] = [feedback(f"A{i}", "2026-10-05", 1) for i in range(10)]
+    day["messages"] = [
+        message(f"MSG{i}", "2026-10-03T10:00:00Z", "2026-10-03T11:00:00Z", order_id=f"A{90 - i}")
+        for i in range(30)
+    ]
+    write_day(settings.landing_dir, D, day)
+    load_day(settings, D)
+    build(settings, D)
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        context = seller_context(con, "S1", IsoWeek.parse("2026-W47"))
+    plans = {p.metric: p for p in context.plans}
+    odr = plans["order_defect_rate"]
+    assert all(d.label != "Carriers" for d in odr.drivers)  # the marketplace shipped them
+    assert not any("Ship seller-fulfilled orders" in s for s in odr.now + odr.later)
+    perfect = plans["perfect_order_rate"]
+    causes = next(d for d in perfect.drivers if d.label == "Causes").values
+    assert causes[0].startswith("buyer message: 30 of 100")
+    assert causes[1].startswith("negative feedback: 10 of 100")
+    assert "Start with buyer message: the problem most of these orders share" in perfect.now[0]
