@@ -361,7 +361,6 @@ class SplitRow(Cell):
 
     label: str
     by_channel: dict[str, str]
-    detail_label: str
 
 
 @dataclass(frozen=True)
@@ -369,7 +368,6 @@ class OdrRow:
     label: str
     headline: bool
     cells: dict[str, Cell]
-    detail_label: str  # in a healthy seller's "measures in detail"
 
 
 @dataclass(frozen=True)
@@ -638,7 +636,6 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 f"{label} ({days} days)",
                 days == 60,
                 {ch: cell("order_defect_rate", ch, days) for ch in CHANNEL_LABELS},
-                f"Order defect rate, {label.lower()} ({days} days)",
             )
             for days, label in ODR_WINDOW_LABELS.items()
         ],
@@ -647,7 +644,6 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 **_cell_fields(cell(m.code, "all", 60)),
                 label=m.label,
                 by_channel={ch: cell(m.code, ch, 60).rate for ch in ("MFN", "AFN")},
-                detail_label=f"{m.label} (60 days)",
             )
             for m in registry.metrics()
             if m.part_of == "order_defect_rate"

@@ -207,9 +207,11 @@ def test_healthy_seller_gets_a_short_positive_document(rendered):
         "Plan of action",
         "Which orders are the problem",
         "Unread policy notices",
-        "Order defect rate in detail",
     ):
         assert empty not in s2, empty
+    # The ODR by window and channel, short- and long-term, for every seller (SPEC 6).
+    assert "Order defect rate in detail" in s2
+    assert "Short-term (30 days)" in s2 and "Long-term (90 days)" in s2
     assert "Your measures in detail" in s2
     assert "Low-volume notes" in s2  # its one late order is mentioned, not hidden
     assert s2_pages < s1_pages
