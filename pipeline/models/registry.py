@@ -534,8 +534,9 @@ def _dictionary_blocks() -> dict[str, str]:
             )
             continue
         card.append(
-            f"| `{m.code}`, `{m.code}_status` | DOUBLE, VARCHAR | {m.label}: rate and status "
-            f"of the headline row ({where}) |"
+            f"| `{m.code}`, `{m.code}_status`, `{m.code}_change_7d` | DOUBLE, VARCHAR, DOUBLE "
+            f"| {m.label}: rate and status of the headline row ({where}), and the rate's "
+            "change since seven days before (NULL where that date was not built) |"
         )
         if m.spike:
             card.append(f"| `{m.spike_column}` | BOOLEAN | the spike flag of that row |")

@@ -42,7 +42,10 @@ from pipeline.warehouse import connect, require_warehouse
 
 log = logging.getLogger(__name__)
 
-SCHEMAS = ("marts", "ref")
+SCHEMAS = ("marts", "ref", "ops")
+# Of `ops`, what analysts need: loads, rejected rows, builds and deliveries (as of the
+# publish: a `cxn send` after it shows in the next one). The engine's bookkeeping stays.
+OPS_TABLES = ("load_log", "rejected_rows", "build_log", "newsletter_outbox")
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, st
             f"({', '.join('?' for _ in SCHEMAS)}) order by 1, 2",
             [database, *SCHEMAS],
         ).fetchall()
+        if r[0] != "ops" or r[1] in OPS_TABLES
     ]
 
 

@@ -3,9 +3,9 @@
 -- materialized: as_of
 -- Generated from reference/metrics.toml and sql/templates/seller_scorecard.sql.j2
 -- by `make models`: edit those.
--- The seller's standing in one row: account status (SPEC 3.4), seller rating and
--- feedback rating (3.5), unread notices, and the headline rate and status of each
--- status-bearing metric.
+-- The seller's standing in one row: account status (SPEC 3.4) and the rows behind it
+-- (`failing_metrics`), seller rating and feedback rating (3.5), unread notices, and the
+-- headline rate, status and change since seven days before of each status-bearing metric.
 with sellers as (
     select * from staging.stg_sellers
 ),
@@ -13,6 +13,12 @@ with sellers as (
 metrics as (
     select * from marts.seller_metrics
     where as_of_date = getvariable('as_of_date')
+),
+
+-- The same rows seven days before (none where that date was not built).
+week_before as (
+    select * from marts.seller_metrics
+    where as_of_date = getvariable('as_of_date') - 7
 ),
 
 rating_inputs as (
@@ -37,6 +43,12 @@ account as (
             when bool_or(status = 'fair') then 'at_risk'
             else 'healthy'
         end as account_status,
+        -- What makes it so: "metric/channel" of each row at poor, then fair.
+        coalesce(
+            list(metric || '/' || channel order by status = 'poor' desc, metric, channel)
+                filter (where status in ('fair', 'poor')),
+            []
+        ) as failing_metrics,
     from metrics
     where is_headline and (target is not null or metric = 'policy_notices')
     group by seller_id
@@ -96,45 +108,62 @@ headline as (
 pivoted as (
     select
         seller_id,
-        max(rate) filter (where metric = 'order_defect_rate')
+        max(headline.rate) filter (where metric = 'order_defect_rate')
             as order_defect_rate,
-        max(status) filter (where metric = 'order_defect_rate')
+        max(headline.status) filter (where metric = 'order_defect_rate')
             as order_defect_rate_status,
-        bool_or(spike) filter (where metric = 'order_defect_rate') as order_defect_spike,
-        max(rate) filter (where metric = 'cancellation_rate')
+        bool_or(headline.spike) filter (where metric = 'order_defect_rate') as order_defect_spike,
+        max(headline.rate - week_before.rate) filter (where metric = 'order_defect_rate')
+            as order_defect_rate_change_7d,
+        max(headline.rate) filter (where metric = 'cancellation_rate')
             as cancellation_rate,
-        max(status) filter (where metric = 'cancellation_rate')
+        max(headline.status) filter (where metric = 'cancellation_rate')
             as cancellation_rate_status,
-        max(rate) filter (where metric = 'late_shipment_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'cancellation_rate')
+            as cancellation_rate_change_7d,
+        max(headline.rate) filter (where metric = 'late_shipment_rate')
             as late_shipment_rate,
-        max(status) filter (where metric = 'late_shipment_rate')
+        max(headline.status) filter (where metric = 'late_shipment_rate')
             as late_shipment_rate_status,
-        max(rate) filter (where metric = 'valid_tracking_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'late_shipment_rate')
+            as late_shipment_rate_change_7d,
+        max(headline.rate) filter (where metric = 'valid_tracking_rate')
             as valid_tracking_rate,
-        max(status) filter (where metric = 'valid_tracking_rate')
+        max(headline.status) filter (where metric = 'valid_tracking_rate')
             as valid_tracking_rate_status,
-        max(rate) filter (where metric = 'on_time_delivery_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'valid_tracking_rate')
+            as valid_tracking_rate_change_7d,
+        max(headline.rate) filter (where metric = 'on_time_delivery_rate')
             as on_time_delivery_rate,
-        max(status) filter (where metric = 'on_time_delivery_rate')
+        max(headline.status) filter (where metric = 'on_time_delivery_rate')
             as on_time_delivery_rate_status,
-        max(rate) filter (where metric = 'unit_on_time_delivery_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'on_time_delivery_rate')
+            as on_time_delivery_rate_change_7d,
+        max(headline.rate) filter (where metric = 'unit_on_time_delivery_rate')
             as unit_on_time_delivery_rate,
-        max(status) filter (where metric = 'unit_on_time_delivery_rate')
+        max(headline.status) filter (where metric = 'unit_on_time_delivery_rate')
             as unit_on_time_delivery_rate_status,
-        max(rate) filter (where metric = 'contact_response_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'unit_on_time_delivery_rate')
+            as unit_on_time_delivery_rate_change_7d,
+        max(headline.rate) filter (where metric = 'contact_response_rate')
             as contact_response_rate,
-        max(status) filter (where metric = 'contact_response_rate')
+        max(headline.status) filter (where metric = 'contact_response_rate')
             as contact_response_rate_status,
-        max(rate) filter (where metric = 'perfect_order_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'contact_response_rate')
+            as contact_response_rate_change_7d,
+        max(headline.rate) filter (where metric = 'perfect_order_rate')
             as perfect_order_rate,
-        max(status) filter (where metric = 'perfect_order_rate')
+        max(headline.status) filter (where metric = 'perfect_order_rate')
             as perfect_order_rate_status,
-        max(rate) filter (where metric = 'feedback_positive_rate')
+        max(headline.rate - week_before.rate) filter (where metric = 'perfect_order_rate')
+            as perfect_order_rate_change_7d,
+        max(headline.rate) filter (where metric = 'feedback_positive_rate')
             as feedback_positive_rate,
-        max(numerator) filter (where metric = 'policy_notices') as policy_notices,
-        max(status) filter (where metric = 'policy_notices')
+        max(headline.numerator) filter (where metric = 'policy_notices') as policy_notices,
+        max(headline.status) filter (where metric = 'policy_notices')
             as policy_notices_status,
     from headline
+    left join week_before using (seller_id, metric, channel, window_days)
     group by seller_id
 ),
 
@@ -145,27 +174,36 @@ final as (
         sellers.seller_name,
         sellers.marketplace,
         coalesce(account.account_status, 'healthy') as account_status,
+        coalesce(account.failing_metrics, []) as failing_metrics,
         rating.seller_rating,
         pivoted.feedback_positive_rate,
         coalesce(unread.unread_notices, 0) as unread_notices,
         coalesce(unread.unread_critical_notices, 0) as unread_critical_notices,
         pivoted.order_defect_rate,
         pivoted.order_defect_rate_status,
+        pivoted.order_defect_rate_change_7d,
         coalesce(pivoted.order_defect_spike, false) as order_defect_spike,
         pivoted.cancellation_rate,
         pivoted.cancellation_rate_status,
+        pivoted.cancellation_rate_change_7d,
         pivoted.late_shipment_rate,
         pivoted.late_shipment_rate_status,
+        pivoted.late_shipment_rate_change_7d,
         pivoted.valid_tracking_rate,
         pivoted.valid_tracking_rate_status,
+        pivoted.valid_tracking_rate_change_7d,
         pivoted.on_time_delivery_rate,
         pivoted.on_time_delivery_rate_status,
+        pivoted.on_time_delivery_rate_change_7d,
         pivoted.unit_on_time_delivery_rate,
         pivoted.unit_on_time_delivery_rate_status,
+        pivoted.unit_on_time_delivery_rate_change_7d,
         pivoted.contact_response_rate,
         pivoted.contact_response_rate_status,
+        pivoted.contact_response_rate_change_7d,
         pivoted.perfect_order_rate,
         pivoted.perfect_order_rate_status,
+        pivoted.perfect_order_rate_change_7d,
         cast(pivoted.policy_notices as integer) as policy_notices,
         pivoted.policy_notices_status,
     from sellers
