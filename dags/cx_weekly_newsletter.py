@@ -19,6 +19,11 @@ metrics as of that Sunday, which `cx_daily` builds.
      sellers.
 3. **report** — counts from `ops.newsletter_outbox` for the week, after every batch
    (also failed ones); it fails the run when any newsletter is still undelivered.
+4. **overview** — the operator's overview of the whole marketplace (HTML + PDF in
+   `{out}/overview/`): sellers by account status and their movement, the sellers newly at
+   risk or critical and why, the metrics behind most problems, the week's deliveries.
+   Emailed once per week to `CXN_OPERATOR_EMAIL` when it is set; runs whatever the sends
+   did.
 
 `ops.newsletter_outbox` makes a rerun skip what was already sent, unless the param
 `force_resend` is true. To resend one seller's week: trigger with `sellers` =
@@ -206,7 +211,22 @@ def cx_weekly_newsletter() -> None:
             )
         return status.counts
 
-    batch.expand(sellers=plan()) >> report()
+    @task(trigger_rule="all_done", pool=DUCKDB_POOL)
+    def overview() -> str:
+        """The operator's overview of the week (HTML + PDF), emailed once to
+        CXN_OPERATOR_EMAIL when set; it reads the week's delivery results, so it comes last."""
+        from pipeline.delivery.send import send_overview
+        from pipeline.newsletter.render import render_overview
+        from pipeline.weeks import IsoWeek
+
+        week = IsoWeek.parse(_week_of_run())
+        settings = _settings()
+        html, pdf = render_overview(settings, week)
+        outcome = send_overview(settings, week, html, pdf)
+        print(f"{week}: overview {pdf}; {outcome}")
+        return str(pdf)
+
+    batch.expand(sellers=plan()) >> report() >> overview()
 
 
 cx_weekly_newsletter()

@@ -160,6 +160,16 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if result.failed or result.in_doubt else 0
 
 
+def cmd_overview(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.delivery.send import send_overview
+    from pipeline.newsletter.render import render_overview
+
+    html, pdf = render_overview(settings, args.week)
+    print(f"rendered the marketplace overview of {args.week}: {pdf} (and {html.name})")
+    print(send_overview(settings, args.week, html, pdf, force=args.force))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -358,6 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="resend what was already sent")
     p.set_defaults(func=cmd_send)
+
+    p = command(
+        "overview",
+        "the operator's overview of a week: HTML and PDF, emailed to CXN_OPERATOR_EMAIL if set",
+        [
+            "cxn overview --week 2026-W48",
+            "CXN_OPERATOR_EMAIL=ops@example.com cxn overview --week 2026-W48 --force",
+        ],
+    )
+    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
+    p.add_argument("--force", action="store_true", help="email it again if already sent")
+    p.set_defaults(func=cmd_overview)
 
     p = command(
         "export",

@@ -62,6 +62,8 @@ class Settings:
     max_reject_rate: float = 0.05
     smtp_url: str | None = None
     mail_from: str = "Seller Performance <seller-performance@marketplace.example>"
+    # Where the weekly marketplace overview goes (None: rendered, not emailed).
+    operator_email: str | None = None
     reference_dir: Path = REFERENCE_DIR
     paper_size: str = "A4"  # or "Letter"
     # The analysts' read-only copy of the marts; None: `analytics.duckdb` beside the warehouse.
@@ -77,6 +79,7 @@ class Settings:
             max_reject_rate=_env_float("CXN_MAX_REJECT_RATE", 0.05),
             smtp_url=os.environ.get("CXN_SMTP_URL") or None,
             mail_from=os.environ.get("CXN_MAIL_FROM") or cls.mail_from,
+            operator_email=os.environ.get("CXN_OPERATOR_EMAIL") or None,
             reference_dir=_env_path("CXN_REFERENCE_DIR", str(REFERENCE_DIR)),
             paper_size=_paper_size(os.environ.get("CXN_PAPER_SIZE") or "A4"),
             analytics_db=Path(os.environ["CXN_ANALYTICS_DB"])

@@ -576,3 +576,52 @@ def outbox_status(
         if status != "sent":
             undelivered.append(seller_id)
     return OutboxStatus(counts, undelivered)
+
+
+def send_overview(
+    settings: Settings,
+    week: IsoWeek,
+    html_path: Path,
+    pdf_path: Path,
+    *,
+    force: bool = False,
+    transport: Transport | None = None,
+) -> str:
+    """Email the week's marketplace overview to `CXN_OPERATOR_EMAIL`, once per week unless
+    `force` (a marker beside the PDF records it). Returns what happened, in words."""
+    if not settings.operator_email:
+        return "not emailed (CXN_OPERATOR_EMAIL is not set)"
+    if bad := invalid_address(settings.operator_email):
+        raise CxnError(f"CXN_OPERATOR_EMAIL: invalid email address {bad!r}")
+    marker = pdf_path.with_suffix(".sent")
+    if marker.is_file() and not force:
+        return f"already emailed to {settings.operator_email} (--force to send it again)"
+    recipients = [a.strip() for a in settings.operator_email.split(";") if a.strip()]
+    msg = EmailMessage()
+    msg["Subject"] = f"Marketplace overview {week}"
+    msg["From"] = settings.mail_from
+    msg["To"] = ", ".join(formataddr(("", a)) for a in recipients)
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = f"<cxn.{week}.overview.{int(time.time())}@newsletter.cxn>"
+    # "+" is in no seller id, so the outbox file cannot collide with a seller's.
+    msg["X-CXN-Newsletter"] = f"{week}+overview"
+    msg.set_content(
+        f"The marketplace overview of {week} is attached as a PDF: sellers by account "
+        "status, the sellers newly at risk or critical and why, the metrics behind most "
+        "problems, and the week's deliveries.\n"
+    )
+    msg.add_alternative(html_path.read_text(encoding="utf-8"), subtype="html")
+    msg.add_attachment(
+        pdf_path.read_bytes(),
+        maintype="application",
+        subtype="pdf",
+        filename=f"marketplace-overview-{week}.pdf",
+    )
+    transport = transport or make_transport(settings)
+    try:
+        refused = transport.send(msg, recipients)
+    finally:
+        transport.close()
+    write_atomic(marker, datetime.now(UTC).isoformat().encode())
+    note = f" (refused: {', '.join(refused)})" if refused else ""
+    return f"emailed to {settings.operator_email}{note}"

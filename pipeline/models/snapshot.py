@@ -263,6 +263,9 @@ def _patch(con: duckdb.DuckDBPyConnection, previous: _Previous) -> None:
     """Bring a copy of the previous snapshot up to the warehouse, table by table."""
     from pipeline.models.build import discover, latest_rows_table
 
+    for schema in SCHEMAS:  # a snapshot of an earlier layout may lack one (ops)
+        con.execute(f"create schema if not exists {schema}")
+
     materialized = {
         latest_rows_table(m.fqn) if m.materialized == "latest_as_of" else m.fqn: m.materialized
         for m in discover()

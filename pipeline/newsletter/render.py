@@ -480,3 +480,32 @@ def read_manifest(settings: Settings, week: IsoWeek) -> list[dict[str, Any]]:
             f"no newsletters rendered for {week}; run `cxn render --week {week}` first"
         )
     return list(json.loads(path.read_text())["newsletters"])
+
+
+def render_overview(settings: Settings, week: IsoWeek) -> tuple[Path, Path]:
+    """Write the operator's overview of `week` (HTML and PDF) from the snapshot; the
+    delivery results come from the warehouse when it can be read (they change after the
+    snapshot is published), else from the snapshot's copy."""
+    from pipeline.newsletter.overview import overview_context, overview_files
+    from pipeline.warehouse import connect
+
+    with open_snapshot(settings) as con:
+        try:
+            deliveries = connect(settings.warehouse, read_only=True)
+        except CxnError:
+            deliveries = None  # the pipeline holds the warehouse: the snapshot's copy
+        try:
+            view = overview_context(con, week, deliveries)
+        finally:
+            if deliveries is not None:
+                deliveries.close()
+    env = template_env()
+    html = env.get_template("overview.html.j2").render(
+        **view.template_values(), page_size=settings.paper_size
+    )
+    html_path, pdf_path = overview_files(settings, week)
+    pdf = render_pdf(html)  # its stylesheet is inline, as in the HTML file
+    write_atomic(html_path, html.encode("utf-8"))
+    write_atomic(pdf_path, pdf)
+    log.info("rendered the overview of week=%s to %s", week, pdf_path)
+    return html_path, pdf_path

@@ -93,6 +93,7 @@ def test_weekly_dag_schedule_and_params(dagbag):
         "batch.render",
         "batch.send",
         "report",
+        "overview",
     ]
 
 
@@ -104,13 +105,15 @@ def test_weekly_dag_maps_one_group_per_batch_labelled_by_its_sellers(dagbag):
     # A batch is sent right after it is rendered, not after every batch has been.
     assert dag.get_task("batch.send").upstream_task_ids == {"plan", "batch.render"}
     assert dag.get_task("report").trigger_rule == "all_done"
+    # The operator's overview comes last, whatever the sends did.
+    assert dag.get_task("overview").trigger_rule == "all_done"
 
 
 # Tasks that open the warehouse (DuckDB: one writing process) queue for its one slot; the
 # rest run wherever a worker slot is free.
 WRITERS = {
     "cx_daily": {"load", "build", "check", "publish"},
-    "cx_weekly_newsletter": {"batch.send", "report"},
+    "cx_weekly_newsletter": {"batch.send", "report", "overview"},
 }
 READERS = {
     "cx_daily": {"wait_for_extracts"},  # opens no warehouse

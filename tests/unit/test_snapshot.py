@@ -161,3 +161,22 @@ def test_a_patched_snapshot_equals_a_fresh_copy(settings, tmp_path):
     con = duckdb.connect(str(patched.path), read_only=True)
     assert con.execute("select max(as_of_date) from marts.order_outcomes").fetchall() == [(end,)]
     con.close()
+
+
+def test_a_snapshot_of_an_earlier_layout_is_patched_into_the_new_one(settings):
+    """A snapshot published before it carried the ops tables gets them on the next
+    publish (found running the demo over an older data folder)."""
+    end = date(2026, 11, 22)
+    generate(settings.landing_dir, sellers=3, days=3, end_date=end, seed=2)
+    for k in (2, 1, 0):
+        load_day(settings, end - timedelta(days=k))
+    build(settings, end)
+    first = publish_snapshot(settings)
+    con = duckdb.connect(str(first.path))
+    con.execute("drop schema ops cascade")
+    con.close()
+    again = publish_snapshot(settings)
+    assert again.patched
+    con = duckdb.connect(str(again.path), read_only=True)
+    assert con.execute("select count(*) from ops.load_log").fetchall()[0][0] > 0
+    con.close()
