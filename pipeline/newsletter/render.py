@@ -157,6 +157,29 @@ class Printer:
         )
 
 
+# A last page filled less than this is "near-empty" (a few lines of the closing section).
+NEAR_EMPTY = 0.2
+COMPACT_CSS = ".how { columns: 2; column-gap: 6mm; } .how-item { break-inside: avoid; }"
+
+
+def _last_page_fill(document: Any) -> float:
+    """How far down the last page its text reaches, as a share of the page (1 page: 1)."""
+    from weasyprint.formatting_structure import boxes
+
+    if len(document.pages) < 2:
+        return 1.0
+    page = document.pages[-1]._page_box
+    top = page.margin_top or 0
+    bottom = top
+    for area in page.children:
+        if isinstance(area, boxes.MarginBox):
+            continue
+        for box in area.descendants():
+            if isinstance(box, boxes.LineBox):
+                bottom = max(bottom, box.position_y + box.height)
+    return (bottom - top) / page.height if page.height else 1.0
+
+
 def render_pdf(
     html: str,
     fetcher: TemplatesOnlyFetcher | None = None,
@@ -167,10 +190,18 @@ def render_pdf(
     import weasyprint
 
     fetcher = fetcher or TemplatesOnlyFetcher()
-    document = weasyprint.HTML(
-        string=html, base_url=str(TEMPLATES_DIR) + os.sep, url_fetcher=fetcher
-    )
-    pdf = document.write_pdf(stylesheets=stylesheets, font_config=font_config)
+    source = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + os.sep, url_fetcher=fetcher)
+    document = source.render(stylesheets=stylesheets, font_config=font_config)
+    if _last_page_fill(document) < NEAR_EMPTY:
+        # A last page with a few lines on it: lay out again with the closing section in
+        # two columns, and keep that when it holds the document on fewer pages.
+        compact = source.render(
+            stylesheets=[*(stylesheets or []), weasyprint.CSS(string=COMPACT_CSS)],
+            font_config=font_config,
+        )
+        if len(compact.pages) < len(document.pages):
+            document = compact
+    pdf = document.write_pdf()
     if fetcher.refused:
         log.warning(
             "refused %d resource(s) while printing: %s", len(fetcher.refused), fetcher.refused[:3]
