@@ -106,7 +106,7 @@ def breakdown(settings: Settings, week: IsoWeek) -> tuple[dict[str, list[float]]
             t1 = time.perf_counter()
             # Drawing alone: the same charts drawn again, without their query.
             t2 = time.perf_counter()
-            for chart in context["trends"]:
+            for chart in context.trends:
                 trend_svg(
                     [Point(f"W{i}", 0.01 * (i % 5)) for i in range(TREND_WEEKS)],
                     0.01,
