@@ -5,8 +5,11 @@ The generated models are checked in, so a newcomer reads the SQL a build runs li
 other model; `make models` (`python -m pipeline.models.registry --write`) rewrites them after a
 change to the registry, and a test fails while they are stale:
 
-    sql/intermediate/int_metric_windows.sql       metric x channel x window, key dates, lags
     sql/intermediate/int_metric_counts_daily.sql  daily numerator and denominator per metric
+                                                  (written here: its grouping is code)
+    sql/templates/<model>.sql.j2 -> the model     int_metric_windows, seller_scorecard,
+                                                  metric_drivers (Jinja, one per model)
+    docs/data_dictionary.md                       its metric and scorecard tables
 """
 
 from __future__ import annotations
@@ -29,10 +32,7 @@ SOURCES = {
     "feedback": "intermediate.int_feedback_evaluated",
     "notices": "intermediate.int_notices_evaluated",
 }
-GENERATED = {
-    "windows": SQL_DIR / "intermediate" / "int_metric_windows.sql",
-    "counts": SQL_DIR / "intermediate" / "int_metric_counts_daily.sql",
-}
+COUNTS_MODEL = SQL_DIR / "intermediate" / "int_metric_counts_daily.sql"
 
 
 class RegistryError(ValueError):
@@ -279,51 +279,6 @@ def reported() -> tuple[Metric, ...]:
 _GENERATED_NOTE = "-- Generated from reference/metrics.toml by `make models`: edit the registry.\n"
 
 
-def windows_sql() -> str:
-    rows = []
-    for m in metrics():
-        for channel in m.channels:
-            for window in m.windows:
-                rows.append(
-                    f"        ('{m.code}', '{channel}', {window}, {m.lag(window)}, "
-                    f"{str(window == m.headline).lower()}, '{m.key_date.label}', "
-                    f"{str(m.reported).lower()})"
-                )
-    values = ",\n".join(rows)
-    return f"""-- grain: one row per metric x channel x window
--- primary key: metric, channel, window_days
-{_GENERATED_NOTE}\
--- The metric table of SPEC 3.3: channels, windows, key dates and lags, and which window
--- is the headline (the one the account status reads). A window of N days with lag L
--- covers key dates [D - L - N + 1, D - L]. `is_reported` is false for the internal
--- windows of the spike rule (SPEC 3.4: first defects in the last 7 days, against the
--- 84 days before), which are not rows of marts.seller_metrics.
-with definitions as (
-    select *
-    from (
-        values
-{values}
-    ) as definitions (metric, channel, window_days, lag_days, is_headline, key_date, is_reported)
-),
-
-final as (
-    select
-        metric,
-        channel,
-        window_days,
-        lag_days,
-        is_headline,
-        is_reported,
-        key_date,
-        getvariable('as_of_date') - lag_days - window_days + 1 as window_start,
-        getvariable('as_of_date') - lag_days as window_end,
-    from definitions
-)
-
-select * from final
-"""
-
-
 def _sum(measure: str, flag: str) -> str:
     value = "weight" if measure == "1" else f"weight * {measure}"
     return f"sum({value})" + (f" filter (where {flag})" if flag else "")
@@ -483,6 +438,7 @@ def _from_template(name: str) -> str:
         metrics=metrics(),
         scorecard=scorecard,
         single_channel=single_channel,
+        window_rows=[(m, c, w) for m in metrics() for c in m.channels for w in m.windows],
     )
 
 
@@ -554,7 +510,7 @@ def _dictionary() -> str:
 
 
 def rendered() -> dict[Path, str]:
-    out = {GENERATED["windows"]: windows_sql(), GENERATED["counts"]: counts_sql()}
+    out = {COUNTS_MODEL: counts_sql()}
     for template in sorted(TEMPLATES.glob("*.sql.j2")):
         name = template.name.removesuffix(".j2")
         schema = name.split("_")[0]

@@ -1,6 +1,7 @@
 -- grain: one row per metric x channel x window
 -- primary key: metric, channel, window_days
--- Generated from reference/metrics.toml by `make models`: edit the registry.
+-- Generated from reference/metrics.toml and sql/templates/int_metric_windows.sql.j2
+-- by `make models`: edit those.
 -- The metric table of SPEC 3.3: channels, windows, key dates and lags, and which window
 -- is the headline (the one the account status reads). A window of N days with lag L
 -- covers key dates [D - L - N + 1, D - L]. `is_reported` is false for the internal
