@@ -47,6 +47,8 @@ def test_a_bar_on_a_terminal():
             report(Step(i, 3, "render", f"rendered S{i}"))
     text = out.getvalue()
     assert "render" in text and "3/3" in text and "rendered S3" in text
+    # A bar, not the plain lines (which would also contain the above).
+    assert "━" in text and "took" not in text
 
 
 def test_durations():
