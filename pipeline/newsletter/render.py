@@ -159,7 +159,16 @@ class Printer:
 
 # A last page filled less than this is "near-empty" (a few lines of the closing section).
 NEAR_EMPTY = 0.2
-COMPACT_CSS = ".how { columns: 2; column-gap: 6mm; } .how-item { break-inside: avoid; }"
+# The compact layout: "how computed" in two columns and the trend charts four to a row
+# (two rows of four instead of three rows). `!important` because a stylesheet given to
+# WeasyPrint's render() comes before the document's own <style> in the cascade, so a
+# plain rule loses to the newsletter's inline CSS of equal specificity.
+COMPACT_CSS = (
+    ".how { columns: 2; column-gap: 6mm; } .how-item { break-inside: avoid; }"
+    " .trend-cell { width: 25% !important; } svg.trend { width: 42mm !important; }"
+)
+# Tried in order until one saves a page; the second also sets "how computed" smaller.
+COMPACT_LAYOUTS = (COMPACT_CSS, COMPACT_CSS + " .how { font-size: 7.5pt !important; }")
 
 
 def _last_page_fill(document: Any) -> float:
@@ -193,14 +202,16 @@ def render_pdf(
     source = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + os.sep, url_fetcher=fetcher)
     document = source.render(stylesheets=stylesheets, font_config=font_config)
     if _last_page_fill(document) < NEAR_EMPTY:
-        # A last page with a few lines on it: lay out again with the closing section in
-        # two columns, and keep that when it holds the document on fewer pages.
-        compact = source.render(
-            stylesheets=[*(stylesheets or []), weasyprint.CSS(string=COMPACT_CSS)],
-            font_config=font_config,
-        )
-        if len(compact.pages) < len(document.pages):
-            document = compact
+        # A last page with a few lines on it: lay out again compactly, and keep that when
+        # it holds the document on fewer pages.
+        for css in COMPACT_LAYOUTS:
+            compact = source.render(
+                stylesheets=[*(stylesheets or []), weasyprint.CSS(string=css)],
+                font_config=font_config,
+            )
+            if len(compact.pages) < len(document.pages):
+                document = compact
+                break
     pdf = document.write_pdf()
     if fetcher.refused:
         log.warning(
