@@ -9,7 +9,7 @@ when it is set (`pipeline.delivery.send.send_overview`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,16 @@ class Newly:
     reasons: str  # "Late shipment rate (MFN), Perfect order percentage"
 
 
+TREND_WEEKS = 8
+
+
 @dataclass(frozen=True)
 class Problem:
     label: str
     sellers: int
     poor: int
+    weekly: list[int | None]  # sellers at fair or poor on each of the last 8 Sundays
+    chart: str = ""  # those counts as bars (None: that Sunday was not built)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,57 @@ def _status_chart(counts: list[StatusCount]) -> str:
     )
 
 
+def _weekly_bars(weekly: list[int | None], most: int) -> str:
+    """Small bars on a baseline, one per Sunday, on a scale shared by every row; a grey
+    dot where that Sunday was not built; this week's bar dark."""
+    width, height, step, bar = 120, 24, 15, 10
+    parts = [
+        f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" '
+        'stroke="#8a9bb5" stroke-width="0.6"/>'
+    ]
+    for i, n in enumerate(weekly):
+        x = i * step + 2
+        if n is None:
+            parts.append(f'<circle cx="{x + bar / 2}" cy="{height - 4}" r="1.3" fill="#9aa5b1"/>')
+        elif n:
+            h = (height - 2) * n / max(most, 1)
+            colour = "#0b2545" if i == len(weekly) - 1 else "#8a9bb5"
+            parts.append(
+                f'<rect x="{x}" y="{height - h:.1f}" width="{bar}" height="{h:.1f}" '
+                f'fill="{colour}"/>'
+            )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 1}" '
+        f'viewBox="0 0 {width} {height + 1}" role="img" aria-label="Sellers at fair or poor '
+        f'on each of the last {len(weekly)} Sundays">{"".join(parts)}</svg>'
+    )
+
+
+def _problem_weeks(
+    con: duckdb.DuckDBPyConnection, as_of: Any
+) -> tuple[list[Any], dict[tuple[str, str], dict[Any, int]], set[Any]]:
+    """The last TREND_WEEKS Sundays, the sellers at fair or poor per headline row on each,
+    and which of those Sundays were built."""
+    sundays = [as_of - timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
+    built = {
+        d
+        for (d,) in con.execute(
+            "select distinct as_of_date from marts.seller_scorecard "
+            "where as_of_date in (select unnest(?::date[]))",
+            [sundays],
+        ).fetchall()
+    }
+    counts: dict[tuple[str, str], dict[Any, int]] = {}
+    for metric, channel, day, n in con.execute(
+        "select metric, channel, as_of_date, count(*) from marts.seller_metrics "
+        "where as_of_date in (select unnest(?::date[])) and is_headline "
+        "and status in ('fair', 'poor') group by all",
+        [sundays],
+    ).fetchall():
+        counts.setdefault((metric, channel), {})[day] = int(n)
+    return sundays, counts, built
+
+
 def overview_context(
     con: duckdb.DuckDBPyConnection, week: IsoWeek, deliveries_con: Any = None
 ) -> Overview:
@@ -155,8 +211,17 @@ def overview_context(
         f"{ACCOUNT_LABELS[a].lower()} → {ACCOUNT_LABELS[b].lower()}: {plural(n, 'seller')}"
         for (a, b), n in sorted(moves.items(), key=lambda kv: (-RANK[kv[0][1]], kv[0]))
     ]
+    sundays, weekly_counts, built = _problem_weeks(con, as_of)
     problems = [
-        Problem(_reason(f"{metric}/{channel}"), int(sellers), int(poor))
+        Problem(
+            _reason(f"{metric}/{channel}"),
+            int(sellers),
+            int(poor),
+            [
+                weekly_counts.get((metric, channel), {}).get(d, 0) if d in built else None
+                for d in sundays
+            ],
+        )
         for metric, channel, sellers, poor in con.execute(
             "select metric, channel, count(*), count(*) filter (where status = 'poor') "
             "from marts.seller_metrics where as_of_date = ? and is_headline "
@@ -164,6 +229,8 @@ def overview_context(
             [as_of],
         ).fetchall()
     ]
+    most = max([n or 0 for p in problems for n in p.weekly] + [1])
+    problems = [replace(p, chart=_weekly_bars(p.weekly, most)) for p in problems]
     outbox = dict(
         (deliveries_con or con)
         .execute(

@@ -14,12 +14,14 @@ import email
 from dataclasses import replace
 from datetime import date
 
+import duckdb
 from pypdf import PdfReader
 
 from pipeline.delivery.send import EmlOutbox, send_overview
 from pipeline.ingest.load import load_day
 from pipeline.models.build import build
 from pipeline.models.snapshot import publish_snapshot
+from pipeline.newsletter.overview import overview_context
 from pipeline.newsletter.render import render_overview
 from pipeline.weeks import IsoWeek
 from tests.extracts import empty_extracts, order, seller, shipment, write_day
@@ -54,6 +56,16 @@ def test_the_overview_shows_the_marketplace_and_is_emailed_once(settings):
     )
     assert "Late shipment rate (MFN) 1 1" in text  # 1 seller at fair or poor, 1 poor
     assert "waiting 2" in text  # no newsletter sent yet
+    # The problem's last 8 Sundays: only 11-15 (on target: 0) and 11-22 (1) were built.
+    with duckdb.connect(str(settings.analytics_path), read_only=True) as con:
+        [late, *_] = overview_context(con, WEEK).problems
+    assert late.label == "Late shipment rate (MFN)"
+    assert late.weekly == [None] * 6 + [0, 1]
+    assert (
+        late.chart.count("<circle") == 6
+        and late.chart.count("<rect") == 1
+        and 'fill="#0b2545"' in late.chart
+    )
     assert "Late &amp; Co" in html_path.read_text()  # escaped
 
     outbox = settings.out_dir / "outbox"
