@@ -120,11 +120,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.newsletter.context import plural
     from pipeline.newsletter.render import render_week
 
     result = render_week(settings, args.week, args.seller or None, progress=_progress)
     print(
-        f"rendered {len(result.newsletters)} newsletters for {args.week} in {result.folder}"
+        f"rendered {plural(len(result.newsletters), 'newsletter')} for {args.week}"
+        f" in {result.folder}"
         + (f", {len(result.failed)} failed" if result.failed else "")
     )
     for seller, error in sorted(result.failed.items()):

@@ -55,7 +55,7 @@ def test_load_build_render_send_through_the_cli(tmp_path: Path):
     for args, expect in [
         (["load", "--date", "2026-11-22"], "loaded 2026-11-22: 2 rows, 0 rejected"),
         (["build", "--as-of", "2026-11-22"], "built as of 2026-11-22"),
-        (["render", "--week", "2026-W47"], "rendered 1 newsletters for 2026-W47"),
+        (["render", "--week", "2026-W47"], "rendered 1 newsletter for 2026-W47"),
         (["send", "--week", "2026-W47"], "2026-W47: 1 sent to"),
         (["send", "--week", "2026-W47"], "0 sent to"),
     ]:
