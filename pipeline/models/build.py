@@ -24,6 +24,7 @@ everything back.
 from __future__ import annotations
 
 import contextlib
+import csv
 import graphlib
 import logging
 import re
@@ -241,25 +242,64 @@ def register_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(STATUS_MACROS)
 
 
+# The columns of reference/metric_targets.csv, and the defaults of the optional ones.
+TARGET_COLUMNS = {
+    "marketplace": "VARCHAR",
+    "metric": "VARCHAR",
+    "target": "DOUBLE",
+    "target_condition": "VARCHAR",
+    "poor_at": "DOUBLE",
+    "min_bad_events": "INTEGER",
+    "max_p_value": "DOUBLE",
+    "peer_min_denominator": "INTEGER",
+    "peer_min_sellers": "INTEGER",
+}
+TARGET_DEFAULTS = {"peer_min_denominator": 50, "peer_min_sellers": 10}
+
+
 def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """(Re)load the operator-editable reference files into `ref.*`."""
     targets = settings.reference_dir / "metric_targets.csv"
     if not targets.is_file():
         raise CxnError(f"{targets}: reference file of metric targets not found")
+    with targets.open(encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f), [])
+    unknown = [c for c in header if c not in TARGET_COLUMNS]
+    missing = [c for c in TARGET_COLUMNS if c not in header and c not in TARGET_DEFAULTS]
+    if unknown or missing:
+        raise CxnError(
+            f"{targets}: line 1: "
+            + (f"unknown column(s) {', '.join(unknown)}" if unknown else "")
+            + ("; " if unknown and missing else "")
+            + (f"missing column(s) {', '.join(missing)}" if missing else "")
+            + f" (expected {','.join(TARGET_COLUMNS)})"
+        )
+    # The peer settings (SPEC 3.6) came later: a file without them gets their defaults.
+    columns = ", ".join(f"'{c}': '{TARGET_COLUMNS[c]}'" for c in header)
+    select = ", ".join(
+        c if c in header else f"cast({TARGET_DEFAULTS[c]} as {TARGET_COLUMNS[c]}) as {c}"
+        for c in TARGET_COLUMNS
+    )
     try:
         con.execute(
-            """
+            f"""
             create or replace table ref.metric_targets as
-            select * from read_csv(?, header = true, auto_detect = false, columns = {
-                'marketplace': 'VARCHAR', 'metric': 'VARCHAR', 'target': 'DOUBLE',
-                'target_condition': 'VARCHAR', 'poor_at': 'DOUBLE',
-                'min_bad_events': 'INTEGER', 'max_p_value': 'DOUBLE'
-            })
+            select {select}
+            from read_csv(?, header = true, auto_detect = false, columns = {{{columns}}})
             """,
             [str(targets)],
         )
     except duckdb.Error as exc:
         raise CxnError(f"{targets}: cannot read ({str(exc).splitlines()[0]})") from None
+    low = con.execute(
+        "select metric from ref.metric_targets where peer_min_denominator < 1 "
+        "or peer_min_sellers < 2 or peer_min_denominator is null or peer_min_sellers is null"
+    ).fetchall()
+    if low:
+        raise CxnError(
+            f"{targets}: metric {low[0][0]}: peer_min_denominator must be at least 1 and "
+            "peer_min_sellers at least 2 (no seller's own rate can be read from its peers)"
+        )
     bad = con.execute(
         "select metric, target_condition from ref.metric_targets "
         "where target_condition not in ('LESS_THAN', 'GREATER_THAN') or target is null"

@@ -28,7 +28,7 @@ notices as (
 ),
 
 targets as (
-    select * from ref.metric_targets
+    select * from intermediate.int_seller_targets
 ),
 
 spine as (
@@ -54,7 +54,7 @@ spine as (
         and counts.window_days = windows.window_days
 ),
 
--- A marketplace's own target wins over the default row ('*').
+-- The seller's marketplace's target, else the default row ('*').
 targeted as (
     select
         spine.*,
@@ -65,12 +65,8 @@ targeted as (
         targets.max_p_value,
     from spine
     left join targets
-        on targets.metric = spine.metric
-        and targets.marketplace in (spine.marketplace, '*')
-    qualify row_number() over (
-        partition by spine.seller_id, spine.metric, spine.channel, spine.window_days
-        order by targets.marketplace = '*'
-    ) = 1
+        on targets.seller_id = spine.seller_id
+        and targets.metric = spine.metric
 ),
 
 judged as (

@@ -25,7 +25,7 @@ def two_marketplaces(settings, tmp_path):
     shutil.copytree(REFERENCE_DIR, reference)
     with (reference / "metric_targets.csv").open("a") as f:
         # UK sellers may cancel up to 20 % (poor at 30 %).
-        f.write("UK,cancellation_rate,0.2,LESS_THAN,0.3,2,0.05\n")
+        f.write("UK,cancellation_rate,0.2,LESS_THAN,0.3,2,0.05,50,10\n")
     write_extract(
         settings.landing_dir, D, "sellers", [seller("US1"), seller("UK1", marketplace="UK")]
     )
@@ -68,6 +68,32 @@ def test_marketplace_override_wins_over_the_default(two_marketplaces):
 
 def test_a_broken_targets_file_fails_the_build(two_marketplaces):
     path = two_marketplaces.reference_dir / "metric_targets.csv"
-    path.write_text(path.read_text() + "*,perfect_order_rate,0.95,ABOVE,0.9,2,0.05\n")
+    path.write_text(path.read_text() + "*,perfect_order_rate,0.95,ABOVE,0.9,2,0.05,50,10\n")
     with pytest.raises(CxnError, match=r"metric_targets.csv: metric perfect_order_rate"):
+        build(two_marketplaces, D)
+
+
+def test_a_targets_file_without_the_peer_settings_gets_their_defaults(two_marketplaces):
+    # The layout before SPEC 3.6's peer settings: seven columns.
+    path = two_marketplaces.reference_dir / "metric_targets.csv"
+    rows = [line.split(",")[:7] for line in path.read_text().splitlines()]
+    path.write_text("".join(",".join(r) + "\n" for r in rows))
+    build(two_marketplaces, D)
+    con = duckdb.connect(str(two_marketplaces.warehouse), read_only=True)
+    peers = con.execute(
+        "select distinct peer_min_denominator, peer_min_sellers from ref.metric_targets"
+    ).fetchall()
+    con.close()
+    assert peers == [(50, 10)]
+
+
+def test_a_misspelt_or_unsafe_peer_setting_fails_the_build(two_marketplaces):
+    path = two_marketplaces.reference_dir / "metric_targets.csv"
+    text = path.read_text()
+    path.write_text(text.replace("peer_min_sellers", "peer_min_seller", 1))
+    with pytest.raises(CxnError, match=r"line 1: unknown column\(s\) peer_min_seller"):
+        build(two_marketplaces, D)
+    # A cohort of one would show a seller its own rate as the "median of its peers".
+    path.write_text(text + "UK,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,50,1\n")
+    with pytest.raises(CxnError, match=r"metric late_shipment_rate: peer_min_denominator"):
         build(two_marketplaces, D)

@@ -1,0 +1,451 @@
+-- grain: one row per seller x as-of date x status-bearing rate row (metric x channel)
+-- primary key: seller_id, as_of_date, metric, channel
+-- materialized: as_of
+-- What comes next for each status-bearing rate row of the headline window (SPEC 3.6; not
+-- policy_notices), from the daily counts known at D only, so a rebuild of D gives the
+-- same rows. With N, L the window and lag, n the denominator and v = n / N:
+--   recovery_date        rows at fair or poor: the first R in [D + 1, D + N + L] at which
+--                        the row would be good (low-volume rule included) keeping the
+--                        counts known at D for its key dates <= D and gaining
+--                        floor(n * f / N) volume without a bad event (f: its key dates
+--                        after D). A rate row always recovers by D + N + L, when its
+--                        window holds only key dates after D; NULL at good or none.
+--   bad_events_to_leave  the bad events of D's window on key dates that left by R
+--   projected_status_7d  the status at D + 7: the counts known at D, plus floor(n * f / N)
+--                        volume at the rate of D (bad events rounded half up); the
+--                        order-defect spike rule is not projected
+--   change_28d = change_entering + change_leaving + change_restated + change_volume
+--                        (docs/data_dictionary.md derives the split; NULL where D - 28 was
+--                        not built with the outlook, or a window has no volume)
+--   peer_*               the seller among its marketplace's sellers with a denominator of
+--                        at least peer_min_denominator: the share whose rate is worse
+--                        (other sellers at the same rate count half), the median rate and
+--                        the cohort's size; NULL below peer_min_sellers
+-- Bad events are the numerator of a lower-is-better rate and denominator - numerator of
+-- a higher-is-better one; `sign` is +1 and -1 for them (rate = sign * bad / n + const).
+with outlook_rows as (
+    select
+        metrics.seller_id,
+        metrics.metric,
+        metrics.channel,
+        metrics.window_days,
+        windows.lag_days,
+        metrics.window_start,
+        metrics.window_end,
+        metrics.denominator,
+        metrics.rate,
+        metrics.status,
+        metrics.spike,
+        targets.marketplace,
+        targets.target,
+        targets.target_condition,
+        targets.poor_at,
+        targets.min_bad_events,
+        targets.max_p_value,
+        targets.peer_min_denominator,
+        targets.peer_min_sellers,
+        case targets.target_condition when 'LESS_THAN' then 1 else -1 end as sign,
+        cast(
+            case targets.target_condition
+                when 'LESS_THAN' then metrics.numerator
+                else metrics.denominator - metrics.numerator
+            end as bigint
+        ) as bad_events,
+    from marts.seller_metrics as metrics
+    join intermediate.int_metric_windows as windows
+        on windows.metric = metrics.metric
+        and windows.channel = metrics.channel
+        and windows.window_days = metrics.window_days
+    join intermediate.int_seller_targets as targets
+        on targets.seller_id = metrics.seller_id
+        and targets.metric = metrics.metric
+    where metrics.as_of_date = getvariable('as_of_date')
+      and metrics.is_headline
+      and metrics.target is not null
+      and metrics.metric <> 'policy_notices'
+),
+
+-- Bad events and volume per key date known at D, from the window's first day to D
+-- (the days after the window's end, inside the lag, enter later windows).
+daily as (
+    select
+        outlook_rows.seller_id,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        counts.key_date,
+        case outlook_rows.sign
+            when 1 then counts.numerator
+            else counts.denominator - counts.numerator
+        end as bad,
+        counts.denominator as volume,
+    from outlook_rows
+    join intermediate.int_daily_counts as counts
+        on counts.seller_id = outlook_rows.seller_id
+        and counts.metric = outlook_rows.metric
+        and counts.channel = outlook_rows.channel
+        and counts.key_date between outlook_rows.window_start and getvariable('as_of_date')
+),
+
+-- From each key date on, up to D: what a window starting that day keeps of what is known
+-- at D. A window from day s keeps the `onward` row of the first key date >= s (asof).
+onward as (
+    select
+        seller_id,
+        metric,
+        channel,
+        key_date,
+        sum(bad) over later as bad_onward,
+        sum(volume) over later as volume_onward,
+    from daily
+    window later as (partition by seller_id, metric, channel order by key_date desc)
+),
+
+-- Orders by the date of their first counting defect, for the spike rule (SPEC 3.4).
+defect_onward as (
+    select
+        seller_id,
+        key_date,
+        sum(numerator) over (partition by seller_id order by key_date desc) as events_onward,
+    from intermediate.int_daily_counts
+    where metric = 'defect_events'
+      and channel = 'all'
+      and key_date between getvariable('as_of_date') - 6 and getvariable('as_of_date')
+),
+
+-- Each date R = D + i of the horizon of a row at fair or poor; its window starts at
+-- keep_from and holds `future_days` key dates after D.
+candidates as (
+    select
+        *,
+        cast(getvariable('as_of_date') + i as date) as candidate_date,
+        cast(getvariable('as_of_date') + i - lag_days - window_days + 1 as date) as keep_from,
+        greatest(0, i - lag_days) as future_days,
+    from (
+        select
+            outlook_rows.*,
+            cast(unnest(generate_series(1, window_days + lag_days)) as integer) as i,
+        from outlook_rows
+        where status in ('fair', 'poor')
+    )
+),
+
+candidate_counts as (
+    select
+        candidates.*,
+        coalesce(onward.bad_onward, 0) as kept_bad,
+        coalesce(onward.volume_onward, 0) as kept_volume,
+        candidates.denominator * candidates.future_days // candidates.window_days as new_volume,
+        -- A spike holds only while 3 or more first defects are in its last 7 days.
+        not candidates.spike
+        or coalesce(spiking.events_onward, 0) < 3 as spike_over,
+    from candidates
+    asof left join onward
+        on onward.seller_id = candidates.seller_id
+        and onward.metric = candidates.metric
+        and onward.channel = candidates.channel
+        and candidates.keep_from <= onward.key_date
+    asof left join defect_onward as spiking
+        on spiking.seller_id = candidates.seller_id
+        and candidates.candidate_date - 6 <= spiking.key_date
+),
+
+recovery as (
+    select
+        seller_id,
+        metric,
+        channel,
+        min(candidate_date) as recovery_date,
+        arg_min(keep_from, candidate_date) as keep_from,
+    from candidate_counts
+    where spike_over
+      and cxn_status(
+          case sign when 1 then kept_bad else kept_volume - kept_bad + new_volume end,
+          kept_volume + new_volume,
+          target, target_condition, poor_at, min_bad_events, max_p_value
+      ) = 'good'
+    group by all
+),
+
+-- The window of D + 7, as a recovery candidate, plus volume at the rate of D.
+projection_counts as (
+    select
+        outlook_rows.*,
+        coalesce(onward.bad_onward, 0) as kept_bad,
+        coalesce(onward.volume_onward, 0) as kept_volume,
+        outlook_rows.denominator * greatest(0, 7 - outlook_rows.lag_days)
+            // outlook_rows.window_days as new_volume,
+    from outlook_rows
+    asof left join onward
+        on onward.seller_id = outlook_rows.seller_id
+        and onward.metric = outlook_rows.metric
+        and onward.channel = outlook_rows.channel
+        and outlook_rows.window_start + 7 <= onward.key_date
+),
+
+projection as (
+    select
+        *,
+        -- new_volume * bad / n, rounded half up, in integers.
+        case
+            when denominator > 0
+                then (2 * new_volume * bad_events + denominator) // (2 * denominator)
+            else 0
+        end as new_bad,
+    from projection_counts
+),
+
+-- The change since D - 28: the window of D - 28 as known then (seller_metrics), and the
+-- part of it still in D's window as known then (int_metric_overlap_28d).
+before as (
+    select
+        metrics.seller_id,
+        metrics.metric,
+        metrics.channel,
+        metrics.rate,
+        metrics.denominator,
+        case metrics.target_condition
+            when 'LESS_THAN' then metrics.numerator
+            else metrics.denominator - metrics.numerator
+        end as bad_events,
+        overlap.bad_events as overlap_bad,
+        overlap.volume as overlap_volume,
+    from marts.seller_metrics as metrics
+    left join intermediate.int_metric_overlap_28d as overlap
+        on overlap.seller_id = metrics.seller_id
+        and overlap.as_of_date = metrics.as_of_date
+        and overlap.metric = metrics.metric
+        and overlap.channel = metrics.channel
+    where metrics.as_of_date = getvariable('as_of_date') - 28
+      and metrics.is_headline
+),
+
+-- D's window as known at D: its last 28 key dates entered since D - 28, the rest is
+-- the overlap with the window of D - 28.
+now_split as (
+    select
+        outlook_rows.seller_id,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        coalesce(from_start.bad_onward, 0) - coalesce(from_entry.bad_onward, 0)
+            as overlap_bad,
+        coalesce(from_entry.bad_onward, 0) - coalesce(after_end.bad_onward, 0)
+            as entering_bad,
+    from outlook_rows
+    asof left join onward as from_start
+        on from_start.seller_id = outlook_rows.seller_id
+        and from_start.metric = outlook_rows.metric
+        and from_start.channel = outlook_rows.channel
+        and outlook_rows.window_start <= from_start.key_date
+    asof left join onward as from_entry
+        on from_entry.seller_id = outlook_rows.seller_id
+        and from_entry.metric = outlook_rows.metric
+        and from_entry.channel = outlook_rows.channel
+        and greatest(outlook_rows.window_start, outlook_rows.window_end - 27)
+            <= from_entry.key_date
+    asof left join onward as after_end
+        on after_end.seller_id = outlook_rows.seller_id
+        and after_end.metric = outlook_rows.metric
+        and after_end.channel = outlook_rows.channel
+        and outlook_rows.window_end + 1 <= after_end.key_date
+),
+
+change as (
+    select
+        outlook_rows.seller_id,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        before.rate as rate_28d_before,
+        before.denominator as denominator_28d_before,
+        before.bad_events as bad_events_28d_before,
+        outlook_rows.rate - before.rate as change_28d,
+        now_split.entering_bad as bad_events_entering,
+        before.bad_events - before.overlap_bad as bad_events_leaving,
+        now_split.overlap_bad - before.overlap_bad as bad_events_restated,
+        -- The parts of rate_now - rate_before (b: bad events, n: volume, 1 before, 2 now):
+        --   b2/n2 - b1/n1 = (entering - leaving + restated) / n2 - (b1/n1) (n2 - n1) / n2
+        before.overlap_bad is not null
+        and before.denominator > 0
+        and outlook_rows.denominator > 0 as has_parts,
+    from outlook_rows
+    join now_split
+        on now_split.seller_id = outlook_rows.seller_id
+        and now_split.metric = outlook_rows.metric
+        and now_split.channel = outlook_rows.channel
+    left join before
+        on before.seller_id = outlook_rows.seller_id
+        and before.metric = outlook_rows.metric
+        and before.channel = outlook_rows.channel
+),
+
+-- Peers: the marketplace's sellers with enough volume on the row (the cohort).
+cohort as (
+    select
+        marketplace,
+        metric,
+        channel,
+        rate,
+    from outlook_rows
+    where denominator >= peer_min_denominator
+),
+
+cohort_size as (
+    select
+        marketplace,
+        metric,
+        channel,
+        count(*) as peer_count,
+        cast(quantile_cont(rate, 0.5) as double) as peer_median,
+    from cohort
+    group by all
+),
+
+-- How many of the cohort are at each rate, and at or below it.
+cohort_rates as (
+    select
+        marketplace,
+        metric,
+        channel,
+        rate,
+        count(*) as at_rate,
+        sum(count(*)) over (
+            partition by marketplace, metric, channel order by rate
+        ) as at_or_below,
+    from cohort
+    group by marketplace, metric, channel, rate
+),
+
+peers_placed as (
+    select
+        outlook_rows.seller_id,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        outlook_rows.sign,
+        outlook_rows.rate,
+        cohort_size.peer_count,
+        cohort_size.peer_median,
+        coalesce(rates.at_or_below, 0) as at_or_below,
+        case when rates.rate = outlook_rows.rate then rates.at_rate else 0 end as at_same_rate,
+        -- the seller itself, when it is in the cohort
+        case when outlook_rows.denominator >= outlook_rows.peer_min_denominator then 1 else 0 end
+            as in_cohort,
+    from outlook_rows
+    join cohort_size
+        on cohort_size.marketplace = outlook_rows.marketplace
+        and cohort_size.metric = outlook_rows.metric
+        and cohort_size.channel = outlook_rows.channel
+        and cohort_size.peer_count >= outlook_rows.peer_min_sellers
+    asof left join cohort_rates as rates
+        on rates.marketplace = outlook_rows.marketplace
+        and rates.metric = outlook_rows.metric
+        and rates.channel = outlook_rows.channel
+        and outlook_rows.rate >= rates.rate
+),
+
+-- The share of the cohort whose rate is worse (higher where lower is better), the other
+-- sellers at the same rate counting half.
+peers as (
+    select
+        seller_id,
+        metric,
+        channel,
+        peer_count,
+        peer_median,
+        case
+            when rate is not null then
+                (
+                    case sign
+                        when 1 then peer_count - at_or_below
+                        else at_or_below - at_same_rate
+                    end
+                    + 0.5 * (at_same_rate - in_cohort)
+                ) / peer_count
+        end as peer_percentile,
+    from peers_placed
+),
+
+final as (
+    select
+        outlook_rows.seller_id,
+        getvariable('as_of_date') as as_of_date,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        outlook_rows.window_days,
+        outlook_rows.lag_days,
+        outlook_rows.status,
+        outlook_rows.rate,
+        outlook_rows.bad_events,
+        outlook_rows.denominator,
+        recovery.recovery_date,
+        case
+            when recovery.recovery_date is not null then
+                cast(coalesce(from_start.bad_onward, 0) - coalesce(leave_by.bad_onward, 0)
+                    as bigint)
+        end as bad_events_to_leave,
+        cxn_status(
+            case projection.sign
+                when 1 then projection.kept_bad + projection.new_bad
+                else projection.kept_volume - projection.kept_bad
+                    + projection.new_volume - projection.new_bad
+            end,
+            projection.kept_volume + projection.new_volume,
+            projection.target, projection.target_condition, projection.poor_at,
+            projection.min_bad_events, projection.max_p_value
+        ) as projected_status_7d,
+        change.rate_28d_before,
+        change.denominator_28d_before,
+        change.change_28d,
+        case when change.has_parts then
+            outlook_rows.sign * change.bad_events_entering / outlook_rows.denominator
+        end as change_entering,
+        case when change.has_parts then
+            -outlook_rows.sign * change.bad_events_leaving / outlook_rows.denominator
+        end as change_leaving,
+        case when change.has_parts then
+            outlook_rows.sign * change.bad_events_restated / outlook_rows.denominator
+        end as change_restated,
+        case when change.has_parts then
+            -outlook_rows.sign
+            * (change.bad_events_28d_before / change.denominator_28d_before)
+            * (outlook_rows.denominator - change.denominator_28d_before)
+            / outlook_rows.denominator
+        end as change_volume,
+        case when change.has_parts then change.bad_events_entering end
+            as bad_events_entering,
+        case when change.has_parts then change.bad_events_leaving end
+            as bad_events_leaving,
+        case when change.has_parts then change.bad_events_restated end
+            as bad_events_restated,
+        peers.peer_percentile,
+        peers.peer_median,
+        peers.peer_count,
+    from outlook_rows
+    left join recovery
+        on recovery.seller_id = outlook_rows.seller_id
+        and recovery.metric = outlook_rows.metric
+        and recovery.channel = outlook_rows.channel
+    asof left join onward as from_start
+        on from_start.seller_id = outlook_rows.seller_id
+        and from_start.metric = outlook_rows.metric
+        and from_start.channel = outlook_rows.channel
+        and outlook_rows.window_start <= from_start.key_date
+    asof left join onward as leave_by
+        on leave_by.seller_id = outlook_rows.seller_id
+        and leave_by.metric = outlook_rows.metric
+        and leave_by.channel = outlook_rows.channel
+        and least(coalesce(recovery.keep_from, outlook_rows.window_start),
+            outlook_rows.window_end + 1) <= leave_by.key_date
+    join projection
+        on projection.seller_id = outlook_rows.seller_id
+        and projection.metric = outlook_rows.metric
+        and projection.channel = outlook_rows.channel
+    join change
+        on change.seller_id = outlook_rows.seller_id
+        and change.metric = outlook_rows.metric
+        and change.channel = outlook_rows.channel
+    left join peers
+        on peers.seller_id = outlook_rows.seller_id
+        and peers.metric = outlook_rows.metric
+        and peers.channel = outlook_rows.channel
+)
+
+select * from final
