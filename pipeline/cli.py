@@ -126,8 +126,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     result = render_week(settings, args.week, args.seller or None, progress=_progress)
     print(
         f"rendered {plural(len(result.newsletters), 'newsletter')} for {args.week}"
-        f" in {result.folder}"
-        + (f", {len(result.failed)} failed" if result.failed else "")
+        f" in {result.folder}" + (f", {len(result.failed)} failed" if result.failed else "")
     )
     for seller, error in sorted(result.failed.items()):
         print(f"  {seller}: {error}", file=sys.stderr)
