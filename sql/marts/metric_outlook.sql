@@ -86,18 +86,55 @@ daily as (
         and counts.key_date between outlook_rows.window_start and getvariable('as_of_date')
 ),
 
--- From each key date on, up to D: what a window starting that day keeps of what is known
--- at D. A window from day s keeps the `onward` row of the first key date >= s (asof).
+-- The parts of each row's days that the figures below read, in one pass: the days D's
+-- window shares with the window of D - 28 and the 28 it gained since, and what the
+-- window of D + 7 keeps (from window_start + 7 on, up to D).
+window_parts as (
+    select
+        outlook_rows.seller_id,
+        outlook_rows.metric,
+        outlook_rows.channel,
+        coalesce(sum(daily.bad) filter (
+            where daily.key_date < outlook_rows.window_end - 27
+        ), 0) as overlap_bad,
+        coalesce(sum(daily.bad) filter (
+            where daily.key_date >= outlook_rows.window_end - 27
+              and daily.key_date <= outlook_rows.window_end
+        ), 0) as entering_bad,
+        coalesce(sum(daily.bad) filter (
+            where daily.key_date >= outlook_rows.window_start + 7
+        ), 0) as kept7_bad,
+        coalesce(sum(daily.volume) filter (
+            where daily.key_date >= outlook_rows.window_start + 7
+        ), 0) as kept7_volume,
+    from outlook_rows
+    left join daily
+        on daily.seller_id = outlook_rows.seller_id
+        and daily.metric = outlook_rows.metric
+        and daily.channel = outlook_rows.channel
+    group by all
+),
+
+-- The rows at fair or poor, day by day: from each key date on, up to D, what a window
+-- starting that day keeps of what is known at D. A window from day s keeps the `onward`
+-- row of the first key date >= s (asof join).
 onward as (
     select
-        seller_id,
-        metric,
-        channel,
-        key_date,
-        sum(bad) over later as bad_onward,
-        sum(volume) over later as volume_onward,
+        daily.seller_id,
+        daily.metric,
+        daily.channel,
+        daily.key_date,
+        daily.bad,
+        sum(daily.bad) over later as bad_onward,
+        sum(daily.volume) over later as volume_onward,
     from daily
-    window later as (partition by seller_id, metric, channel order by key_date desc)
+    semi join outlook_rows
+        on outlook_rows.seller_id = daily.seller_id
+        and outlook_rows.metric = daily.metric
+        and outlook_rows.channel = daily.channel
+        and outlook_rows.status in ('fair', 'poor')
+    window later as (partition by daily.seller_id, daily.metric, daily.channel
+        order by daily.key_date desc)
 ),
 
 -- Orders by the date of their first counting defect, for the spike rule (SPEC 3.4).
@@ -149,13 +186,15 @@ candidate_counts as (
         and candidates.candidate_date - 6 <= spiking.key_date
 ),
 
-recovery as (
+recovered as (
     select
         seller_id,
         metric,
         channel,
         min(candidate_date) as recovery_date,
         arg_min(keep_from, candidate_date) as keep_from,
+        arg_min(window_start, candidate_date) as window_start,
+        arg_min(window_end, candidate_date) as window_end,
     from candidate_counts
     where spike_over
       and cxn_status(
@@ -166,20 +205,37 @@ recovery as (
     group by all
 ),
 
+-- The bad events of D's window on the days that left it by the recovery date.
+recovery as (
+    select
+        recovered.seller_id,
+        recovered.metric,
+        recovered.channel,
+        recovered.recovery_date,
+        cast(coalesce(sum(onward.bad), 0) as bigint) as bad_events_to_leave,
+    from recovered
+    left join onward
+        on onward.seller_id = recovered.seller_id
+        and onward.metric = recovered.metric
+        and onward.channel = recovered.channel
+        and onward.key_date >= recovered.window_start
+        and onward.key_date < least(recovered.keep_from, recovered.window_end + 1)
+    group by all
+),
+
 -- The window of D + 7, as a recovery candidate, plus volume at the rate of D.
 projection_counts as (
     select
         outlook_rows.*,
-        coalesce(onward.bad_onward, 0) as kept_bad,
-        coalesce(onward.volume_onward, 0) as kept_volume,
+        window_parts.kept7_bad as kept_bad,
+        window_parts.kept7_volume as kept_volume,
         outlook_rows.denominator * greatest(0, 7 - outlook_rows.lag_days)
             // outlook_rows.window_days as new_volume,
     from outlook_rows
-    asof left join onward
-        on onward.seller_id = outlook_rows.seller_id
-        and onward.metric = outlook_rows.metric
-        and onward.channel = outlook_rows.channel
-        and outlook_rows.window_start + 7 <= onward.key_date
+    join window_parts
+        on window_parts.seller_id = outlook_rows.seller_id
+        and window_parts.metric = outlook_rows.metric
+        and window_parts.channel = outlook_rows.channel
 ),
 
 projection as (
@@ -219,36 +275,6 @@ before as (
       and metrics.is_headline
 ),
 
--- D's window as known at D: its last 28 key dates entered since D - 28, the rest is
--- the overlap with the window of D - 28.
-now_split as (
-    select
-        outlook_rows.seller_id,
-        outlook_rows.metric,
-        outlook_rows.channel,
-        coalesce(from_start.bad_onward, 0) - coalesce(from_entry.bad_onward, 0)
-            as overlap_bad,
-        coalesce(from_entry.bad_onward, 0) - coalesce(after_end.bad_onward, 0)
-            as entering_bad,
-    from outlook_rows
-    asof left join onward as from_start
-        on from_start.seller_id = outlook_rows.seller_id
-        and from_start.metric = outlook_rows.metric
-        and from_start.channel = outlook_rows.channel
-        and outlook_rows.window_start <= from_start.key_date
-    asof left join onward as from_entry
-        on from_entry.seller_id = outlook_rows.seller_id
-        and from_entry.metric = outlook_rows.metric
-        and from_entry.channel = outlook_rows.channel
-        and greatest(outlook_rows.window_start, outlook_rows.window_end - 27)
-            <= from_entry.key_date
-    asof left join onward as after_end
-        on after_end.seller_id = outlook_rows.seller_id
-        and after_end.metric = outlook_rows.metric
-        and after_end.channel = outlook_rows.channel
-        and outlook_rows.window_end + 1 <= after_end.key_date
-),
-
 change as (
     select
         outlook_rows.seller_id,
@@ -258,19 +284,19 @@ change as (
         before.denominator as denominator_28d_before,
         before.bad_events as bad_events_28d_before,
         outlook_rows.rate - before.rate as change_28d,
-        now_split.entering_bad as bad_events_entering,
+        window_parts.entering_bad as bad_events_entering,
         before.bad_events - before.overlap_bad as bad_events_leaving,
-        now_split.overlap_bad - before.overlap_bad as bad_events_restated,
+        window_parts.overlap_bad - before.overlap_bad as bad_events_restated,
         -- The parts of rate_now - rate_before (b: bad events, n: volume, 1 before, 2 now):
         --   b2/n2 - b1/n1 = (entering - leaving + restated) / n2 - (b1/n1) (n2 - n1) / n2
         before.overlap_bad is not null
         and before.denominator > 0
         and outlook_rows.denominator > 0 as has_parts,
     from outlook_rows
-    join now_split
-        on now_split.seller_id = outlook_rows.seller_id
-        and now_split.metric = outlook_rows.metric
-        and now_split.channel = outlook_rows.channel
+    join window_parts
+        on window_parts.seller_id = outlook_rows.seller_id
+        and window_parts.metric = outlook_rows.metric
+        and window_parts.channel = outlook_rows.channel
     left join before
         on before.seller_id = outlook_rows.seller_id
         and before.metric = outlook_rows.metric
@@ -376,11 +402,7 @@ final as (
         outlook_rows.bad_events,
         outlook_rows.denominator,
         recovery.recovery_date,
-        case
-            when recovery.recovery_date is not null then
-                cast(coalesce(from_start.bad_onward, 0) - coalesce(leave_by.bad_onward, 0)
-                    as bigint)
-        end as bad_events_to_leave,
+        recovery.bad_events_to_leave,
         cxn_status(
             case projection.sign
                 when 1 then projection.kept_bad + projection.new_bad
@@ -423,17 +445,6 @@ final as (
         on recovery.seller_id = outlook_rows.seller_id
         and recovery.metric = outlook_rows.metric
         and recovery.channel = outlook_rows.channel
-    asof left join onward as from_start
-        on from_start.seller_id = outlook_rows.seller_id
-        and from_start.metric = outlook_rows.metric
-        and from_start.channel = outlook_rows.channel
-        and outlook_rows.window_start <= from_start.key_date
-    asof left join onward as leave_by
-        on leave_by.seller_id = outlook_rows.seller_id
-        and leave_by.metric = outlook_rows.metric
-        and leave_by.channel = outlook_rows.channel
-        and least(coalesce(recovery.keep_from, outlook_rows.window_start),
-            outlook_rows.window_end + 1) <= leave_by.key_date
     join projection
         on projection.seller_id = outlook_rows.seller_id
         and projection.metric = outlook_rows.metric
