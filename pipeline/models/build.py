@@ -293,12 +293,12 @@ def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         raise CxnError(f"{targets}: cannot read ({str(exc).splitlines()[0]})") from None
     low = con.execute(
         "select metric from ref.metric_targets where peer_min_denominator < 1 "
-        "or peer_min_sellers < 2 or peer_min_denominator is null or peer_min_sellers is null"
+        "or peer_min_sellers < 3 or peer_min_denominator is null or peer_min_sellers is null"
     ).fetchall()
     if low:
         raise CxnError(
             f"{targets}: metric {low[0][0]}: peer_min_denominator must be at least 1 and "
-            "peer_min_sellers at least 2 (no seller's own rate can be read from its peers)"
+            "peer_min_sellers at least 3 (no seller's own rate can be read from its peers)"
         )
     bad = con.execute(
         "select metric, target_condition from ref.metric_targets "

@@ -102,6 +102,9 @@ class Metric:
     row_labels: dict[str, str] = field(default_factory=dict)
     bad: str = ""
     noun: str = ""
+    # What one bad event is called, singular and plural ("late shipment", "late
+    # shipments"): the outlook's "3 late shipments must leave the 30-day window".
+    bad_events: tuple[str, ...] = ()
     part_of: str = ""
     how: str = ""
     how_window: str = ""
@@ -221,12 +224,17 @@ def metrics(path: Path = REGISTRY) -> tuple[Metric, ...]:
             row_labels=dict(raw.get("row_labels", {})),
             bad=raw.get("bad", ""),
             noun=raw.get("noun", ""),
+            bad_events=tuple(raw.get("bad_events", ())),
             part_of=raw.get("part_of", ""),
             how=raw.get("how", ""),
             how_window=raw.get("how_window", ""),
             plan_now=tuple(PlanStep.parse(x, where) for x in raw.get("plan_now", ())),
             plan_later=tuple(PlanStep.parse(x, where) for x in raw.get("plan_later", ())),
         )
+        if metric.bad_events and (
+            len(metric.bad_events) != 2 or not all(isinstance(w, str) for w in metric.bad_events)
+        ):
+            raise RegistryError(f"{where}: bad_events is [singular, plural]")
         if metric.scorecard not in ("", "status", "rate", "count"):
             raise RegistryError(f"{where}: scorecard is status, rate or count")
         out.append(metric)

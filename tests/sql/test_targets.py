@@ -93,7 +93,7 @@ def test_a_misspelt_or_unsafe_peer_setting_fails_the_build(two_marketplaces):
     path.write_text(text.replace("peer_min_sellers", "peer_min_seller", 1))
     with pytest.raises(CxnError, match=r"line 1: unknown column\(s\) peer_min_seller"):
         build(two_marketplaces, D)
-    # A cohort of one would show a seller its own rate as the "median of its peers".
-    path.write_text(text + "UK,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,50,1\n")
+    # In a cohort of two, the median and its own rate give a seller the other's rate.
+    path.write_text(text + "UK,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,50,2\n")
     with pytest.raises(CxnError, match=r"metric late_shipment_rate: peer_min_denominator"):
         build(two_marketplaces, D)

@@ -32,6 +32,7 @@ def test_every_metric_with_a_target_has_its_scorecard_row_guidance_and_plan():
         assert m.reported and not m.counts_only, code
         assert m.scorecard == "status" and m.scorecard_rows, code
         assert m.how and m.plan_now and m.plan_later and m.bad and m.noun, code
+        assert len(m.bad_events) == 2, f"{code}: bad_events names the outlook's bad events"
         expected = "LESS_THAN" if m.direction == "lower" else "GREATER_THAN"
         assert row["target_condition"] == expected, code
 
