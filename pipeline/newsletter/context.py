@@ -157,6 +157,84 @@ def fmt_change(now: dict[str, Any], then: dict[str, Any] | None) -> Change:
     )
 
 
+def day_month(d: date) -> str:
+    """date(2026, 12, 14) -> '14 Dec'."""
+    return f"{d.day} {d:%b}"
+
+
+def _bad(m: registry.Metric, n: int) -> str:
+    one, many = m.bad_events or ("bad event", "bad events")
+    return plural(n, one, many)
+
+
+def fmt_recovery(m: registry.Metric, row: dict[str, Any]) -> str:
+    """'Back on target on 14 Dec if nothing new goes wrong (3 defective orders must leave
+    the 60-day window)', for a row at fair or poor."""
+    if row["recovery_date"] is None:
+        return ""
+    text = f"Back on target on {day_month(row['recovery_date'])} if nothing new goes wrong"
+    leave = int(row["bad_events_to_leave"] or 0)
+    if leave:
+        return f"{text} ({_bad(m, leave)} must leave the {row['window_days']}-day window)."
+    many = m.bad_events[1] if m.bad_events else "bad events"
+    return f"{text} (new {m.noun} are enough: none of the {many} has to leave)."
+
+
+def fmt_projection(row: dict[str, Any], as_of: date) -> str:
+    """'Heading for Poor by 6 Dec at this rate.' where the status would change in 7 days."""
+    now, then = row["status"], row["projected_status_7d"]
+    judged = ("good", "fair", "poor")
+    if now not in judged or then not in judged or now == then:
+        return ""
+    return (
+        f"Heading for {STATUS_LABELS[then]} by {day_month(as_of + timedelta(days=7))} at this rate."
+    )
+
+
+def fmt_moved(m: registry.Metric, row: dict[str, Any]) -> str:
+    """What moved the rate over four weeks: '+0.25 pt: 3 new defective orders, 2 aged
+    out, 1 more on days already in the window, 60% more orders' (marts.metric_outlook's
+    change parts)."""
+    change = row["change_28d"]
+    if change is None:
+        return ""
+    head = "±0.00 pt" if round(change * 100, 2) == 0 else f"{change * 100:+.2f} pt"
+    if row["change_entering"] is None:
+        return head
+    one, many = m.bad_events or ("bad event", "bad events")
+    parts = []
+    entering = int(row["bad_events_entering"])
+    if entering:
+        parts.append(f"{entering:,} new {one if entering == 1 else many}")
+    leaving = int(row["bad_events_leaving"])
+    if leaving:
+        parts.append(f"{leaving:,} aged out")
+    restated = int(row["bad_events_restated"])
+    if restated:
+        # Counts of days in both windows that changed since: late feedback, a claim
+        # decided, an order that became late, feedback removed.
+        more = "more" if restated > 0 else "fewer"
+        parts.append(f"{abs(restated):,} {more} on days already in the window")
+    before, now = row["denominator_28d_before"], row["denominator"]
+    if before:
+        volume = (now - before) / before
+        if round(volume * 100) != 0:
+            parts.append(f"{abs(volume):.0%} {'more' if volume > 0 else 'fewer'} {m.noun}")
+    return f"{head}: {', '.join(parts)}" if parts else f"{head}: the same {m.noun} and {many}"
+
+
+def fmt_peers(row: dict[str, Any], marketplace: str) -> str:
+    """'better than 72% of US sellers (median 0.80%)'; empty below the minimum cohort."""
+    share = row["peer_percentile"]
+    if share is None or row["peer_count"] is None:
+        return ""
+    median = pct(row["peer_median"])
+    if share == 0:
+        others = row["peer_count"] - 1
+        return f"behind the other {others} {marketplace} sellers compared (median {median})"
+    return f"better than {share:.0%} of {marketplace} sellers (median {median})"
+
+
 # ---------------------------------------------------------------------------------------
 # Queries
 
@@ -353,6 +431,7 @@ class ScorecardRow(Cell):
     sub: bool  # a channel row under its metric's all-channel row
     unit: str
     change: Change
+    peers: str = ""  # "better than 72 % of US sellers (median 0.80%)"
 
 
 @dataclass(frozen=True)
@@ -386,6 +465,7 @@ class Plan:
     drivers: list[DriverLine]
     now: list[str]
     later: list[str]
+    recovery: str = ""  # when it is back on target if nothing new goes wrong
 
 
 @dataclass(frozen=True)
@@ -428,6 +508,20 @@ class Odr:
 
 
 @dataclass(frozen=True)
+class OutlookLine:
+    """What comes next for one scorecard row (SPEC 3.6), in words; empty: nothing to say."""
+
+    label: str
+    status: str
+    status_label: str
+    recovery: str  # "Back on target on 14 Dec if nothing new goes wrong (3 ... must leave ...)"
+    projection: str  # "Heading for Poor by 6 Dec at this rate."
+    change: str  # "+0.25 pt: 3 new defective orders, 2 aged out, 1 more on days already in
+    # the window, 60% more orders"
+    change_direction: str  # better, worse, same or none
+
+
+@dataclass(frozen=True)
 class Newsletter:
     """Everything one seller's newsletter shows (SPEC §6), formatted."""
 
@@ -451,6 +545,7 @@ class Newsletter:
     product_lines_total: int
     notices: list[dict[str, Any]]
     plans: list[Plan]
+    outlook: list[OutlookLine]
     low_volume: list[LowVolumeNote]
     attention: str  # "2 areas need your attention; ..."
     seller_rating_note: str
@@ -469,6 +564,7 @@ class Newsletter:
 
 @dataclass(frozen=True)
 class _SellerRows:
+    outlook: dict[tuple[str, str], dict[str, Any]]
     card: dict[str, Any]
     now: dict[tuple[str, str, int], dict[str, Any]]
     then: dict[tuple[str, str, int], dict[str, Any]]
@@ -517,8 +613,16 @@ def _seller_rows(con: duckdb.DuckDBPyConnection, seller_id: str, as_of: date) ->
         "and is_unread_open order by severity = 'critical' desc, issued_at desc, notice_id",
         [seller_id, as_of],
     )
+    outlook = {
+        (o["metric"], o["channel"]): o
+        for o in _rows(
+            con,
+            "select * from marts.metric_outlook where seller_id = ? and as_of_date = ?",
+            [seller_id, as_of],
+        )
+    }
     return _SellerRows(
-        card[0], by_key(as_of), by_key(then_as_of), product_lines, int(total), notices
+        outlook, card[0], by_key(as_of), by_key(then_as_of), product_lines, int(total), notices
     )
 
 
@@ -618,6 +722,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 counts=f"{plural(shown.numerator, 'notice')} issued in {m.window_days} days",
                 target="all read",
             )
+        ahead = rows.outlook.get((m.metric, m.channel))
         scorecard.append(
             ScorecardRow(
                 **_cell_fields(shown),
@@ -625,8 +730,26 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 sub=m.metric == "order_defect_rate" and m.channel != "all",
                 unit=m.unit,
                 change=fmt_change(row, then.get(key)),
+                peers=fmt_peers(ahead, sc["marketplace"]) if ahead else "",
             )
         )
+    outlook = []
+    for entry, m in zip(scorecard, SCORECARD, strict=True):
+        ahead = rows.outlook.get((m.metric, m.channel))
+        if ahead is None:
+            continue
+        metric = registry.metric(m.metric)
+        line = OutlookLine(
+            label=m.label,
+            status=entry.status,
+            status_label=entry.status_label,
+            recovery=fmt_recovery(metric, ahead),
+            projection=fmt_projection(ahead, as_of),
+            change=fmt_moved(metric, ahead),
+            change_direction=entry.change.direction,
+        )
+        if line.recovery or line.projection or line.change:
+            outlook.append(line)
 
     headline = cell("order_defect_rate", "all", 60)
     odr = Odr(
@@ -726,6 +849,11 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 drivers=found,
                 now=[step(t.text) for t in steps.plan_now if t.applies_to(m.channel)],
                 later=[step(t.text) for t in steps.plan_later if t.applies_to(m.channel)],
+                recovery=(
+                    fmt_recovery(steps, rows.outlook[(m.metric, m.channel)])
+                    if (m.metric, m.channel) in rows.outlook
+                    else ""
+                ),
             )
         )
 
@@ -771,6 +899,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
         product_lines_total=rows.product_lines_total,
         notices=notices,
         plans=plans,
+        outlook=outlook,
         low_volume=low_volume,
         attention=(
             f"{plural(len(plans), 'area')} {'needs' if len(plans) == 1 else 'need'} your "
@@ -784,9 +913,12 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
 
 
 def email_summary(view: Newsletter) -> list[dict[str, str]]:
-    """The scorecard rows the email body shows (kept in the manifest for delivery)."""
+    """The scorecard rows the email body shows (kept in the manifest for delivery), with
+    what comes next for a row at fair or poor, or one whose status is about to change."""
+    ahead = {o.label: o.recovery or o.projection for o in view.outlook}
     return [
         {
+            "next": ahead.get(row.label, ""),
             "label": row.label,
             "rate": row.rate,
             "target": row.target,

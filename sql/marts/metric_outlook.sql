@@ -18,9 +18,10 @@
 --                        (docs/data_dictionary.md derives the split; NULL where D - 28 was
 --                        not built with the outlook, or a window has no volume)
 --   peer_*               the seller among its marketplace's sellers with a denominator of
---                        at least peer_min_denominator: the share whose rate is worse
---                        (other sellers at the same rate count half), the median rate and
---                        the cohort's size; NULL below peer_min_sellers
+--                        at least peer_min_denominator (the cohort): the share whose rate
+--                        is worse (other sellers at the same rate count half; NULL for a
+--                        seller outside the cohort), the median rate and the cohort's
+--                        size; all NULL below peer_min_sellers
 -- Bad events are the numerator of a lower-is-better rate and denominator - numerator of
 -- a higher-is-better one; `sign` is +1 and -1 for them (rate = sign * bad / n + const).
 with outlook_rows as (
@@ -368,7 +369,8 @@ peers_placed as (
 ),
 
 -- The share of the cohort whose rate is worse (higher where lower is better), the other
--- sellers at the same rate counting half.
+-- sellers at the same rate counting half; for the cohort's own members only (a seller
+-- with a few orders is not ranked against the others).
 peers as (
     select
         seller_id,
@@ -377,7 +379,7 @@ peers as (
         peer_count,
         peer_median,
         case
-            when rate is not null then
+            when in_cohort = 1 then
                 (
                     case sign
                         when 1 then peer_count - at_or_below
@@ -431,11 +433,11 @@ final as (
             * (outlook_rows.denominator - change.denominator_28d_before)
             / outlook_rows.denominator
         end as change_volume,
-        case when change.has_parts then change.bad_events_entering end
+        case when change.has_parts then cast(change.bad_events_entering as bigint) end
             as bad_events_entering,
-        case when change.has_parts then change.bad_events_leaving end
+        case when change.has_parts then cast(change.bad_events_leaving as bigint) end
             as bad_events_leaving,
-        case when change.has_parts then change.bad_events_restated end
+        case when change.has_parts then cast(change.bad_events_restated as bigint) end
             as bad_events_restated,
         peers.peer_percentile,
         peers.peer_median,

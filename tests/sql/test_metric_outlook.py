@@ -222,7 +222,8 @@ def peers(settings, tmp_path):
     peer settings at 5 orders and 4 sellers for the US:
 
         S1 0 / 5 = 0 %, S2 0 / 5 = 0 %, S3 1 / 5 = 20 %, S4 2 / 10 = 20 %: the cohort
-        S5 1 / 4 = 25 % (4 orders: not in the cohort), U1 (UK) 5 / 5: another market
+        S5 1 / 4 = 25 % (4 orders: not in the cohort, not ranked), U1 (UK) 5 / 5: another
+        marketplace
     """
     reference = tmp_path / "reference"
     shutil.copytree(REFERENCE_DIR, reference)
@@ -258,8 +259,8 @@ def test_peer_percentiles_count_ties_half_and_need_the_minimum_cohort(peers):
     # S1: S3 and S4 worse, S2 tied: (2 + 0.5) / 4. S3: nobody worse, S4 tied: 0.5 / 4.
     assert peer("S1") == peer("S2") == (0.625, pytest.approx(0.1), 4)
     assert peer("S3") == peer("S4") == (0.125, pytest.approx(0.1), 4)
-    # S5 is placed among the cohort without being in it: nobody is worse.
-    assert peer("S5") == (0.0, pytest.approx(0.1), 4)
+    # S5 has too few orders to be ranked: the cohort's median and size only.
+    assert peer("S5") == (None, pytest.approx(0.1), 4)
     # The UK has a cohort of one: nothing shown.
     assert peer("U1") == (None, None, None)
 
