@@ -50,6 +50,27 @@ TREND_WEEKS = 8
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A seller not critical today with a row heading for poor within 7 days."""
+
+    seller_id: str
+    seller_name: str
+    now: str
+    reasons: str  # "Late shipment rate (MFN): Fair -> Poor"
+
+
+@dataclass(frozen=True)
+class Recovering:
+    """A critical seller and when it is out of critical if nothing new goes wrong."""
+
+    seller_id: str
+    seller_name: str
+    out_of_critical: str  # the last recovery date of its poor rows
+    on_target: str  # the last recovery date of its rows at fair or poor
+    reasons: str
+
+
+@dataclass(frozen=True)
 class Problem:
     label: str
     sellers: int
@@ -70,6 +91,9 @@ class Overview:
     newly_total: int
     problems: list[Problem]
     deliveries: list[tuple[str, int]]  # (sent | failed | sending | waiting, sellers)
+    heading: list[Heading]  # heading for critical within 7 days
+    recovering: list[Recovering]  # the critical sellers' recovery dates
+    in_7_days: str
     chart: str  # an SVG of sellers by status, this week and the week before
 
     def template_values(self) -> dict[str, Any]:
@@ -231,6 +255,7 @@ def overview_context(
     ]
     most = max([n or 0 for p in problems for n in p.weekly] + [1])
     problems = [replace(p, chart=_weekly_bars(p.weekly, most)) for p in problems]
+    heading, recovering = _outlook(con, as_of)
     outbox = dict(
         (deliveries_con or con)
         .execute(
@@ -254,6 +279,53 @@ def overview_context(
         problems=problems,
         deliveries=deliveries,
         chart=_status_chart(statuses),
+        heading=heading[:NEWLY_SHOWN],
+        recovering=recovering[:NEWLY_SHOWN],
+        in_7_days=(as_of + timedelta(days=7)).isoformat(),
+    )
+
+
+def _outlook(con: duckdb.DuckDBPyConnection, as_of: Any) -> tuple[list[Heading], list[Recovering]]:
+    """From marts.metric_outlook: the sellers heading for critical within 7 days (a row
+    projected poor while the seller is not critical), and when the critical ones are out
+    of critical (every poor row recovered) and back on target, if nothing new goes wrong."""
+    heading: dict[str, list[Any]] = {}
+    for seller_id, name, account, metric, channel, status in con.execute(
+        "select outlook.seller_id, card.seller_name, card.account_status, outlook.metric, "
+        "outlook.channel, outlook.status from marts.metric_outlook as outlook "
+        "join marts.seller_scorecard as card using (seller_id, as_of_date) "
+        "where outlook.as_of_date = ? and card.account_status <> 'critical' "
+        "and outlook.projected_status_7d = 'poor' "
+        "order by outlook.seller_id, outlook.metric, outlook.channel",
+        [as_of],
+    ).fetchall():
+        entry = heading.setdefault(seller_id, [name, account, []])
+        entry[2].append(f"{_reason(f'{metric}/{channel}')}: {status} → poor")
+    recovering = [
+        Recovering(
+            seller_id,
+            name,
+            out.isoformat() if out else "–",
+            on_target.isoformat() if on_target else "–",
+            ", ".join(_reason(r) for r in rows),
+        )
+        for seller_id, name, out, on_target, rows in con.execute(
+            "select outlook.seller_id, any_value(card.seller_name), "
+            "max(outlook.recovery_date) filter (where outlook.status = 'poor'), "
+            "max(outlook.recovery_date), "
+            "list(outlook.metric || '/' || outlook.channel order by outlook.metric, "
+            "outlook.channel) filter (where outlook.status = 'poor') "
+            "from marts.metric_outlook as outlook "
+            "join marts.seller_scorecard as card using (seller_id, as_of_date) "
+            "where outlook.as_of_date = ? and card.account_status = 'critical' "
+            "and outlook.status in ('fair', 'poor') "
+            "group by outlook.seller_id order by 3 nulls last, 1",
+            [as_of],
+        ).fetchall()
+    ]
+    return (
+        [Heading(s, v[0], ACCOUNT_LABELS[v[1]], "; ".join(v[2])) for s, v in heading.items()],
+        recovering,
     )
 
 

@@ -56,6 +56,13 @@ def test_the_overview_shows_the_marketplace_and_is_emailed_once(settings):
     )
     assert "Late shipment rate (MFN) 1 1" in text  # 1 seller at fair or poor, 1 poor
     assert "waiting 2" in text  # no newsletter sent yet
+    # Out of critical if nothing new goes wrong (marts.metric_outlook, by hand): the late
+    # shipments of 11-20 leave the 30-day window on 12-20 (gaining floor(20 * 27 / 30) = 18
+    # on-time orders by then is not enough: 10 of 28 late). The 10 imperfect orders of 11-18
+    # leave the 90-day window on D + 86 = 2027-02-16; until then at most 18 new orders
+    # join them (10 of 28 imperfect: poor). So out of critical, and on target, on 02-16.
+    assert "S1 Late & Co 2027-02-16 2027-02-16" in text
+    assert "No seller is heading for critical within 7 days" in text
     # The problem's last 8 Sundays: only 11-15 (on target: 0) and 11-22 (1) were built.
     with duckdb.connect(str(settings.analytics_path), read_only=True) as con:
         [late, *_] = overview_context(con, WEEK).problems
@@ -81,3 +88,24 @@ def test_the_overview_shows_the_marketplace_and_is_emailed_once(settings):
     assert msg["To"] == "ops@example.com" and msg["Subject"] == "Marketplace overview 2026-W47"
     kinds = [part.get_content_type() for part in msg.walk()]
     assert "application/pdf" in kinds and "text/html" in kinds
+
+
+def test_the_overview_names_the_sellers_heading_for_critical(settings):
+    """As tests/sql/test_metric_outlook.py's projection: S1 is healthy on 2026-11-29 with
+    5 late of 120 (low volume), but in 7 days 11-02's 100 on-time orders have left and 28
+    new ones at its rate bring 1 more late: 6 of 48, poor."""
+    day = empty_extracts()
+    day["sellers"] = [seller("S1", seller_name="Soon Late")]
+    early, due = date(2026, 11, 2), date(2026, 11, 28)
+    day["orders"] = [order(f"E{i}", "2026-10-31", latest_ship_date=early) for i in range(100)]
+    day["orders"] += [order(f"R{i}", "2026-11-26", latest_ship_date=due) for i in range(20)]
+    day["shipments"] = [shipment(f"E{i}", "2026-11-01") for i in range(100)]
+    day["shipments"] += [shipment(f"R{i}", "2026-11-27") for i in range(5, 20)]
+    write_day(settings.landing_dir, date(2026, 11, 29), day)
+    load_day(settings, date(2026, 11, 29))
+    build(settings, date(2026, 11, 29))
+    publish_snapshot(settings)
+    _, pdf_path = render_overview(settings, IsoWeek.parse("2026-W48"))
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf_path).pages).split())
+    assert "S1 Soon Late Healthy Late shipment rate (MFN): good → poor" in text
+    assert "When the critical sellers recover" not in text  # nobody is critical
