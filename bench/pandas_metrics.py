@@ -28,10 +28,12 @@ WINDOWS = [
     ("late_shipment_rate", "MFN", 30, 0),
     ("valid_tracking_rate", "MFN", 30, 0),
     ("on_time_delivery_rate", "MFN", 14, 7),
+    ("unit_on_time_delivery_rate", "MFN", 14, 7),
     ("refund_rate", "all", 30, 0),
     ("contact_response_rate", "all", 7, 0),
     ("contact_response_rate", "all", 30, 0),
     ("contact_response_rate", "all", 90, 0),
+    ("customer_service_dissatisfaction_rate", "all", 60, 0),
     ("avg_response_hours", "all", 30, 0),
     ("first_contact_resolution_rate", "all", 56, 0),
     ("perfect_order_rate", "all", 90, 0),
@@ -121,6 +123,8 @@ def seller_metrics(warehouse: str, as_of: date) -> pd.DataFrame:
         (msgs["first_response_at"] - msgs["received_at"]) <= pd.Timedelta(hours=24)
     )
     msgs["answered_counted"] = answered & ~msgs["no_response_needed"]
+    msgs["has_verdict"] = msgs["buyer_verdict"].notna()
+    msgs["not_solved"] = msgs["buyer_verdict"] == "not_solved"
     msgs["seconds"] = (msgs["first_response_at"] - msgs["received_at"]).dt.total_seconds().fillna(0)
     msgs["received_date"] = msgs["received_at"].dt.normalize()
     threads = msgs.groupby("thread_id").agg(
@@ -192,6 +196,19 @@ def seller_metrics(warehouse: str, as_of: date) -> pd.DataFrame:
         elif metric == "on_time_delivery_rate":
             f = window(ldd_frame[o["valid_tracking"]], "key", n, lag)
             add(metric, channel, n, f, "on_time", "one")
+        elif metric == "unit_on_time_delivery_rate":
+            f = window(ldd_frame[o["valid_tracking"]], "key", n, lag)
+            add(
+                metric,
+                channel,
+                n,
+                f.assign(units_on_time=f["quantity"] * f["on_time"]),
+                "units_on_time",
+                "quantity",
+            )
+        elif metric == "customer_service_dissatisfaction_rate":
+            f = window(msgs, "received_date", n, lag)
+            add(metric, channel, n, f, "not_solved", "has_verdict")
         elif metric == "contact_response_rate":
             f = window(msgs, "received_date", n, lag)
             add(metric, channel, n, f, "in_time", "due")

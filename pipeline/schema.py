@@ -131,6 +131,8 @@ NOTICE_CATEGORIES = (
     "other",
 )
 NOTICE_SEVERITIES = ("low", "medium", "high", "critical")
+# The buyer's answer, after the seller replied, to "did this solve your problem?".
+BUYER_VERDICTS = ("solved", "not_solved")
 
 _AFN_ONLY = ("fulfillment_channel", ("AFN",))
 
@@ -277,6 +279,8 @@ DATASETS: dict[str, Dataset] = {
                 Column("received_at", TIMESTAMP),
                 Column("first_response_at", TIMESTAMP, nullable=True),
                 Column("no_response_needed", BOOL),
+                # Empty: not asked or not answered; it arrives as a later version.
+                Column("buyer_verdict", optional=True, enum=BUYER_VERDICTS),
                 LAST_UPDATED,
             ),
             event_columns=("received_at", "first_response_at"),

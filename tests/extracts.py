@@ -154,7 +154,11 @@ def message(
     thread_id: str | None = None,
     order_id: str | None = None,
     no_response_needed: bool = False,
+    verdict: str | None = None,
+    updated: str | None = None,
 ) -> dict[str, Any]:
+    """A buyer message; `verdict` (solved / not_solved) with `updated`: the later version
+    that brings the buyer's verdict on the reply."""
     return {
         "message_id": message_id,
         "thread_id": thread_id or f"T-{message_id}",
@@ -163,7 +167,8 @@ def message(
         "received_at": _ts(received),
         "first_response_at": _ts(response) if response else None,
         "no_response_needed": no_response_needed,
-        "last_updated_at": _ts(response) if response else _ts(received),
+        "buyer_verdict": verdict,
+        "last_updated_at": _ts(updated or response or received),
     }
 
 

@@ -160,15 +160,24 @@ class Printer:
 # A last page filled less than this is "near-empty" (a few lines of the closing section).
 NEAR_EMPTY = 0.2
 # The compact layout: "how computed" in two columns and the trend charts four to a row
-# (two rows of four instead of three rows). `!important` because a stylesheet given to
-# WeasyPrint's render() comes before the document's own <style> in the cascade, so a
-# plain rule loses to the newsletter's inline CSS of equal specificity.
+# where that saves a row without leaving a chart alone (8 charts: two rows of four
+# instead of three rows; the template marks such a grid `fit-four`). `!important`
+# because a stylesheet given to WeasyPrint's render() comes before the document's own
+# <style> in the cascade, so a plain rule loses to the newsletter's inline CSS of equal
+# specificity.
 COMPACT_CSS = (
     ".how { columns: 2; column-gap: 6mm; } .how-item { break-inside: avoid; }"
-    " .trend-cell { width: 25% !important; } svg.trend { width: 42mm !important; }"
+    " .fit-four .trend-cell { width: 25% !important; }"
+    " .fit-four svg.trend { width: 42mm !important; }"
 )
-# Tried in order until one saves a page; the second also sets "how computed" smaller.
-COMPACT_LAYOUTS = (COMPACT_CSS, COMPACT_CSS + " .how { font-size: 7.5pt !important; }")
+# Tried in order until one saves a page: the second also sets "how computed" smaller,
+# the third also tightens the tables' rows and the space above headings.
+_SMALLER_HOW = " .how { font-size: 7.5pt !important; }"
+_TIGHTER = (
+    " th, td { padding-top: 1.2mm !important; padding-bottom: 1.2mm !important; }"
+    " h2 { margin-top: 5mm !important; }"
+)
+COMPACT_LAYOUTS = (COMPACT_CSS, COMPACT_CSS + _SMALLER_HOW, COMPACT_CSS + _SMALLER_HOW + _TIGHTER)
 
 
 def _last_page_fill(document: Any) -> float:

@@ -258,6 +258,10 @@ class _World(SellersMixin, OrdersMixin, AfterSaleMixin):
                 ts(self.m_received[e]),
                 _blank_unless(answered, ts(np.where(answered, self.m_response[e], 0))),
                 _bools(self.m_no_response[e]),
+                _labels(
+                    np.where(self.m_verdict_t[e] <= lu, self.m_verdict[e], -1),
+                    ("solved", "not_solved"),
+                ),
                 ts(lu),
             ]
 
@@ -287,6 +291,7 @@ class _World(SellersMixin, OrdersMixin, AfterSaleMixin):
         c_all = np.arange(self.c_order.size)
         b_all = np.arange(self.b_order.size)
         m_all = np.arange(self.m_received.size)
+        m_verdict = np.flatnonzero(self.m_verdict >= 0)
         n_all = np.arange(self.n_issued.size)
         r_all = np.arange(self.r_order.size)
         tables = [
@@ -354,7 +359,11 @@ class _World(SellersMixin, OrdersMixin, AfterSaleMixin):
             self._table(
                 "messages",
                 rng,
-                [(m_all, self.m_received), (m_all, self.m_response)],
+                [
+                    (m_all, self.m_received),
+                    (m_all, self.m_response),
+                    (m_verdict, self.m_verdict_t[m_verdict]),
+                ],
                 m_all,
                 messages,
             ),

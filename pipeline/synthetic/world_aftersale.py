@@ -198,6 +198,26 @@ class AfterSaleMixin(WorldState):
         self.m_seller, self.m_order = seller[order], t_order[thread][order]
         self.m_no_response, self.m_response = no_response[order], response[order]
         self.m_threads = n_threads
+        self._verdicts()
+
+    def _verdicts(self) -> None:
+        """The buyer's verdict on a reply ("did this solve your problem?"): given for some
+        answered messages, 1 to 5 days after the reply, as a later version of the message.
+        Most sellers' replies satisfy; a slow responder's, while its problem lasts, often
+        do not. Its own random stream: the other draws stay as they were."""
+        rng = self.rng(10)
+        n, m = self.n, self.m_received.size
+        seller = self.m_seller
+        rday = np.minimum(self.m_received // DAY, self.days - 1)
+        base = rng.uniform(0.03, 0.15, n)
+        problem = rng.uniform(0.45, 0.75, n)
+        slow = self.s_profile[seller] == PROFILES.index("slow_responder")
+        active = slow & (rday >= self.s_onset[seller]) & (rday < self.s_recover[seller])
+        not_solved = rng.random(m) < np.where(active, problem[seller], base[seller])
+        replied = (self.m_response < NEVER) & ~self.m_no_response
+        given = replied & (rng.random(m) < 0.4)
+        self.m_verdict = np.where(given, not_solved.astype(np.int64), -1)  # 0 solved, 1 not
+        self.m_verdict_t = np.where(given, self.m_response + DAY + _gap(rng, m, 0, 4 * DAY), NEVER)
 
     def _notices(self) -> None:
         rng = self.rng(8)

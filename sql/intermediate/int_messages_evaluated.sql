@@ -2,6 +2,8 @@
 -- primary key: message_id
 -- Response-time outcomes of SPEC 3.3: a message is due unless marked no_response_needed
 -- or unanswered and received after the as-of date's 00:00:00 (its 24 hours are not over).
+-- The buyer's verdict on the reply (`buyer_verdict`) counts as known at the as-of date:
+-- it arrives as a later version of the message.
 with messages as (
     select * from staging.stg_messages
 ),
@@ -26,6 +28,8 @@ final as (
             first_response_at is null
             and received_at > cast(getvariable('as_of_date') as timestamp)
         ) as is_due,
+        buyer_verdict is not null as has_verdict,
+        coalesce(buyer_verdict = 'not_solved', false) as is_not_solved,
         1 as weight,
     from messages
 )

@@ -105,6 +105,10 @@ by_received_date as (
             as avg_response_hours__numerator,
         sum(weight) filter (where is_answered and not no_response_needed)
             as avg_response_hours__denominator,
+        sum(weight) filter (where has_verdict and is_not_solved)
+            as customer_service_dissatisfaction_rate__numerator,
+        sum(weight) filter (where has_verdict)
+            as customer_service_dissatisfaction_rate__denominator,
     from messages
     group by seller_id, received_date
 ),
@@ -231,6 +235,11 @@ final as (
     select seller_id, channel, key_date, 'avg_response_hours' as metric,
         avg_response_hours__numerator as numerator,
         avg_response_hours__denominator as denominator,
+    from by_received_date
+    union all
+    select seller_id, channel, key_date, 'customer_service_dissatisfaction_rate' as metric,
+        customer_service_dissatisfaction_rate__numerator as numerator,
+        customer_service_dissatisfaction_rate__denominator as denominator,
     from by_received_date
     union all
     select seller_id, channel, key_date, 'first_contact_resolution_rate' as metric,

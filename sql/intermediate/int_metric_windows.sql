@@ -41,6 +41,7 @@ with definitions as (
         ('contact_response_rate', 'all', 90, 0, false, 'message received date', true),
         ('avg_response_hours', 'all', 30, 0, true, 'message received date', true),
         ('first_contact_resolution_rate', 'all', 56, 0, true, 'thread first message date', true),
+        ('customer_service_dissatisfaction_rate', 'all', 60, 0, true, 'message received date', true),
         ('perfect_order_rate', 'all', 90, 0, true, 'purchase date', true),
         ('feedback_positive_rate', 'all', 365, 0, true, 'feedback date', true),
         ('policy_notices', 'all', 180, 0, true, 'notice issued date', true),

@@ -17,6 +17,7 @@
 --   on_time_delivery_rate       cast(ship_confirmed_at as date)
 --   unit_on_time_delivery_rate  cast(ship_confirmed_at as date)
 --   contact_response_rate       message received date
+--   customer_service_dissatisfaction_ratemessage received date
 --   perfect_order_rate          purchase date
 with metrics as (
     select * from marts.seller_metrics
@@ -49,6 +50,7 @@ failing as (
         'on_time_delivery_rate',
         'unit_on_time_delivery_rate',
         'contact_response_rate',
+        'customer_service_dissatisfaction_rate',
         'perfect_order_rate'
     )
 ),
@@ -315,6 +317,44 @@ contact_response_rate_events as (
     where failing.metric = 'contact_response_rate'
 ),
 
+-- Customer service dissatisfaction rate: each message of its population, and whether it is bad.
+customer_service_dissatisfaction_rate_events as (
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+        population.causes,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join (
+        select
+            messages.seller_id,
+            'all' as fulfillment_channel,
+            candidate_orders.sku,
+            candidate_orders.product_line,
+            cast(null as varchar) as carrier,
+            received_date as key_date,
+            received_date as event_date,
+            is_not_solved as is_bad,
+            cast(null as varchar[]) as causes,
+        from messages
+        left join candidate_orders
+            on candidate_orders.order_id = messages.order_id
+            and candidate_orders.seller_id = messages.seller_id
+        where has_verdict
+    ) as population
+        on population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
+    where failing.metric = 'customer_service_dissatisfaction_rate'
+),
+
 -- Perfect order percentage: each order of its population, and whether it is bad.
 perfect_order_rate_events as (
     select
@@ -372,6 +412,8 @@ events as (
     select * from unit_on_time_delivery_rate_events
     union all
     select * from contact_response_rate_events
+    union all
+    select * from customer_service_dissatisfaction_rate_events
     union all
     select * from perfect_order_rate_events
 ),

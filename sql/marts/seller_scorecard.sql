@@ -151,6 +151,12 @@ pivoted as (
             as contact_response_rate_status,
         max(headline.rate - week_before.rate) filter (where metric = 'contact_response_rate')
             as contact_response_rate_change_7d,
+        max(headline.rate) filter (where metric = 'customer_service_dissatisfaction_rate')
+            as customer_service_dissatisfaction_rate,
+        max(headline.status) filter (where metric = 'customer_service_dissatisfaction_rate')
+            as customer_service_dissatisfaction_rate_status,
+        max(headline.rate - week_before.rate) filter (where metric = 'customer_service_dissatisfaction_rate')
+            as customer_service_dissatisfaction_rate_change_7d,
         max(headline.rate) filter (where metric = 'perfect_order_rate')
             as perfect_order_rate,
         max(headline.status) filter (where metric = 'perfect_order_rate')
@@ -201,6 +207,9 @@ final as (
         pivoted.contact_response_rate,
         pivoted.contact_response_rate_status,
         pivoted.contact_response_rate_change_7d,
+        pivoted.customer_service_dissatisfaction_rate,
+        pivoted.customer_service_dissatisfaction_rate_status,
+        pivoted.customer_service_dissatisfaction_rate_change_7d,
         pivoted.perfect_order_rate,
         pivoted.perfect_order_rate_status,
         pivoted.perfect_order_rate_change_7d,

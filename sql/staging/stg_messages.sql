@@ -20,6 +20,7 @@ final as (
         received_at,
         first_response_at,
         no_response_needed,
+        buyer_verdict,
         last_updated_at,
         cast(received_at as date) as received_date,
     from latest

@@ -79,6 +79,8 @@ select
     response_seconds,
     is_answered_within_24h,
     not no_response_needed and coalesce(due_from <= d, false) as is_due,
+    has_verdict,
+    is_not_solved,
     1 as weight,
     due_from,
     valid_from,

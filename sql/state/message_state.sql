@@ -53,6 +53,8 @@ evaluated as (
             when received_at = cast(received_date as timestamp) then received_date
             else received_date + 1
         end as due_from,
+        buyer_verdict is not null as has_verdict,
+        coalesce(buyer_verdict = 'not_solved', false) as is_not_solved,
     from messages
 ),
 

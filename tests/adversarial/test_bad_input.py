@@ -252,6 +252,7 @@ ENUMS = {
     "claims": ("status", "escalated"),
     "chargebacks": ("kind", "friendly_fraud"),
     "notices": ("severity", "urgent"),
+    "messages": ("buyer_verdict", "maybe"),
 }
 RANGES = {
     "orders": ("quantity", "-1", ">= 0"),
@@ -467,6 +468,20 @@ def row_cases() -> list[tuple[str, str, Row, Outcome]]:
         ),
         # Unusual but valid: these load, as sent.
         ("orders-quantity-zero", "orders", {"quantity": "0"}, Load("quantity", 0)),
+        # The buyer's verdict, one per format (cases rotate through them in turn).
+        (
+            "messages-verdict-solved",
+            "messages",
+            {"buyer_verdict": "solved"},
+            Load("buyer_verdict", "solved"),
+        ),
+        (
+            "messages-verdict-not-solved",
+            "messages",
+            {"buyer_verdict": "not_solved"},
+            Load("buyer_verdict", "not_solved"),
+        ),
+        ("messages-verdict-empty", "messages", {"buyer_verdict": ""}, Load("buyer_verdict", None)),
         (
             "orders-cancelled-line-without-price",
             "orders",

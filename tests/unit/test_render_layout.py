@@ -39,7 +39,7 @@ def test_a_closing_section_spilling_a_few_lines_is_laid_out_again_on_fewer_pages
     )
     trends = "".join('<div class="trend-cell">chart</div>' for _ in range(8))
     how = "".join(f'<p class="how-item">Rate {i}. Short.</p>' for i in range(12))
-    body = f"{trends}<div class='how'>{how}</div>"
+    body = f"<div class='fit-four'>{trends}</div><div class='how'>{how}</div>"
     html = f"<html><head><style>{style}</style></head><body>{body}</body></html>"
     plain = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + os.sep).render()
     assert len(plain.pages) == 2 and _last_page_fill(plain) < NEAR_EMPTY
