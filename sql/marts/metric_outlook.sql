@@ -5,11 +5,12 @@
 -- policy_notices), from the daily counts known at D only, so a rebuild of D gives the
 -- same rows. With N, L the window and lag, n the denominator and v = n / N:
 --   recovery_date        rows at fair or poor: the first R in [D + 1, D + N + L] at which
---                        the row would be good (low-volume rule included) keeping the
---                        counts known at D for its key dates <= D and gaining
---                        floor(n * f / N) volume without a bad event (f: its key dates
---                        after D). A rate row always recovers by D + N + L, when its
---                        window holds only key dates after D; NULL at good or none.
+--                        the row would be neither fair nor poor (low-volume rule and
+--                        spike rule included) keeping the counts known at D for its key
+--                        dates <= D and gaining floor(n * f / N) volume without a bad
+--                        event (f: its key dates after D). A rate row always recovers by
+--                        D + N + L, when its window holds only key dates after D and a
+--                        spike's days are long past; NULL at good or none.
 --   bad_events_to_leave  the bad events of D's window on key dates that left by R
 --   projected_status_7d  the status at D + 7: the counts known at D, plus floor(n * f / N)
 --                        volume at the rate of D (bad events rounded half up); the
@@ -89,7 +90,7 @@ daily as (
 
 -- The parts of each row's days that the figures below read, in one pass: the days D's
 -- window shares with the window of D - 28 and the 28 it gained since, and what the
--- window of D + 7 keeps (from window_start + 7 on, up to D).
+-- window of D + 7 keeps ([window_start + 7, window_end + 7], up to D).
 window_parts as (
     select
         outlook_rows.seller_id,
@@ -103,10 +104,12 @@ window_parts as (
               and daily.key_date <= outlook_rows.window_end
         ), 0) as entering_bad,
         coalesce(sum(daily.bad) filter (
-            where daily.key_date >= outlook_rows.window_start + 7
+            where daily.key_date between outlook_rows.window_start + 7
+                and outlook_rows.window_end + 7
         ), 0) as kept7_bad,
         coalesce(sum(daily.volume) filter (
-            where daily.key_date >= outlook_rows.window_start + 7
+            where daily.key_date between outlook_rows.window_start + 7
+                and outlook_rows.window_end + 7
         ), 0) as kept7_volume,
     from outlook_rows
     left join daily
@@ -138,16 +141,15 @@ onward as (
         order by daily.key_date desc)
 ),
 
--- Orders by the date of their first counting defect, for the spike rule (SPEC 3.4).
-defect_onward as (
-    select
-        seller_id,
-        key_date,
-        sum(numerator) over (partition by seller_id order by key_date desc) as events_onward,
+-- First counting defects by date (internal metric defect_events), for the spike rule of
+-- SPEC 3.4: the last 7 days against the 84 before them, as far back as a candidate of
+-- the next 7 days reads.
+defect_daily as (
+    select seller_id, key_date, numerator as events,
     from intermediate.int_daily_counts
     where metric = 'defect_events'
       and channel = 'all'
-      and key_date between getvariable('as_of_date') - 6 and getvariable('as_of_date')
+      and key_date between getvariable('as_of_date') - 90 and getvariable('as_of_date')
 ),
 
 -- Each date R = D + i of the horizon of a row at fair or poor; its window starts at
@@ -167,24 +169,58 @@ candidates as (
     )
 ),
 
+-- A row raised by a spike: is there still one at R, with no new first defect after D?
+-- Recent: first defects in [R - 6, R]; baseline: in [R - 90, R - 7]. After D + 6 the
+-- recent days hold none, so only the first week's candidates are judged.
+spike_at as (
+    select
+        candidates.seller_id,
+        candidates.metric,
+        candidates.channel,
+        candidates.candidate_date,
+        coalesce(sum(defect_daily.events) filter (
+            where defect_daily.key_date >= candidates.candidate_date - 6
+        ), 0) as recent,
+        coalesce(sum(defect_daily.events) filter (
+            where defect_daily.key_date between candidates.candidate_date - 90
+                and candidates.candidate_date - 7
+        ), 0) as baseline,
+    from candidates
+    left join defect_daily on defect_daily.seller_id = candidates.seller_id
+    where candidates.spike and candidates.i <= 6
+    group by all
+),
+
+-- What R's window keeps of what is known at D: its key dates from keep_from up to its
+-- own end (R - L) or D, whichever comes first; the lag's days after R - L enter later.
 candidate_counts as (
     select
         candidates.*,
-        coalesce(onward.bad_onward, 0) as kept_bad,
-        coalesce(onward.volume_onward, 0) as kept_volume,
+        coalesce(onward.bad_onward, 0) - coalesce(beyond.bad_onward, 0) as kept_bad,
+        coalesce(onward.volume_onward, 0) - coalesce(beyond.volume_onward, 0) as kept_volume,
         candidates.denominator * candidates.future_days // candidates.window_days as new_volume,
-        -- A spike holds only while 3 or more first defects are in its last 7 days.
         not candidates.spike
-        or coalesce(spiking.events_onward, 0) < 3 as spike_over,
+        or coalesce(
+            spike_at.recent < 3
+            or cxn_poisson_sf(spike_at.recent, greatest(0.5, spike_at.baseline / 12)) >= 0.01,
+            true
+        ) as spike_over,
     from candidates
     asof left join onward
         on onward.seller_id = candidates.seller_id
         and onward.metric = candidates.metric
         and onward.channel = candidates.channel
         and candidates.keep_from <= onward.key_date
-    asof left join defect_onward as spiking
-        on spiking.seller_id = candidates.seller_id
-        and candidates.candidate_date - 6 <= spiking.key_date
+    asof left join onward as beyond
+        on beyond.seller_id = candidates.seller_id
+        and beyond.metric = candidates.metric
+        and beyond.channel = candidates.channel
+        and candidates.candidate_date - candidates.lag_days + 1 <= beyond.key_date
+    left join spike_at
+        on spike_at.seller_id = candidates.seller_id
+        and spike_at.metric = candidates.metric
+        and spike_at.channel = candidates.channel
+        and spike_at.candidate_date = candidates.candidate_date
 ),
 
 recovered as (
@@ -202,7 +238,7 @@ recovered as (
           case sign when 1 then kept_bad else kept_volume - kept_bad + new_volume end,
           kept_volume + new_volume,
           target, target_condition, poor_at, min_bad_events, max_p_value
-      ) = 'good'
+      ) not in ('fair', 'poor')
     group by all
 ),
 

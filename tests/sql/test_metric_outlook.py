@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from datetime import date
-from math import comb
+from math import comb, exp, factorial
 
 import duckdb
 import pytest
@@ -268,3 +268,72 @@ def test_peer_percentiles_count_ties_half_and_need_the_minimum_cohort(peers):
     targets.write_text(targets.read_text().replace(",5,4\n", ",5,5\n"))
     build(settings, D)
     assert {peer(s) for s in ("S1", "S3", "S5")} == {(None, None, None)}
+
+
+def test_the_lag_days_enter_a_window_only_when_it_reaches_them(settings):
+    """Order defect rate, MFN (60 days, lag 14): D's window is 09-17 .. 11-15, and the
+    days after it, up to D, are the lag: known at D, in later windows only.
+
+    10-01: 20 orders, 3 defective: 3 / 20 = 15 %; P(X >= 3 | Bin(20, 1 %)) = 0.0010: poor.
+    11-25: 100 clean orders, in the lag. They enter R's window when R - 14 >= 11-25, that
+    is R = 12-09 (i = 10); before that the window keeps 3 / 20, plus floor(20 * f / 60)
+    new orders (f = i - 14 <= 0: none), poor. On 12-09: 3 / 120, P = 0.12: good, at low
+    volume, with no defect leaving (10-01 leaves on 12-14).
+    In 7 days (window 09-24 .. 11-22) the lag's orders are still outside: 3 / 20, poor.
+    """
+    day = empty_extracts()
+    day["sellers"] = [seller("S1")]
+    day["orders"] = [order(f"A{i}", "2026-10-01") for i in range(20)] + [
+        order(f"L{i}", "2026-11-25") for i in range(100)
+    ]
+    day["feedback"] = [feedback(f"A{i}", "2026-10-04", 1) for i in range(3)]
+    load(settings, {D: day})
+    build(settings, D)
+
+    assert binom_sf(3, 20, 0.01) < 0.05 <= binom_sf(3, 120, 0.01)
+    row = outlook(settings)[("order_defect_rate", "MFN")]
+    assert (row["status"], row["bad_events"], row["denominator"]) == ("poor", 3, 20)
+    assert row["recovery_date"] == date(2026, 12, 9)
+    assert row["bad_events_to_leave"] == 0
+    assert row["projected_status_7d"] == "poor"
+
+
+def poisson_sf(x: int, lam: float) -> float:
+    return 1 - sum(exp(-lam) * lam**k / factorial(k) for k in range(x))
+
+
+def test_a_spike_ends_by_the_spike_rule_and_a_row_without_volume_recovers(settings):
+    """The order-defect spike (SPEC 3.4, `all` row): first defects in the last 7 days
+    against a baseline of max(0.5, the 84 days before / 12).
+
+    S1: 2,000 clean orders of 10-01 (rate 0 %); 13 orders of 11-20 (after the window, in
+    the lag) with negative feedback: 10 on 11-23, 3 on 11-29. D: 13 recent against 0.5:
+    a spike, so the row is fair. On 11-30 the recent days are 11-24 .. 11-30: 3 against
+    10 / 12 = 0.83, P(Y >= 3 | Poisson(0.83)) = 0.052 >= 0.01: no spike, back on 11-30.
+    S2: 4 orders of 08-01 (before the window: volume 0, status none) with negative
+    feedback on 11-27: 4 against 0.5 is a spike: fair. It holds while 11-27 is in the last
+    7 days (P(Y >= 4 | Poisson(0.5)) = 0.0018), so the row is back (none) on 12-04.
+    """
+    day = empty_extracts()
+    day["sellers"] = [seller("S1"), seller("S2")]
+    day["orders"] = (
+        [order(f"C{i}", "2026-10-01") for i in range(2000)]
+        + [order(f"X{i}", "2026-11-20") for i in range(13)]
+        + [order(f"Y{i}", "2026-08-01", seller_id="S2") for i in range(4)]
+    )
+    day["feedback"] = (
+        [feedback(f"X{i}", "2026-11-23", 1) for i in range(10)]
+        + [feedback(f"X{i}", "2026-11-29", 1) for i in range(10, 13)]
+        + [feedback(f"Y{i}", "2026-11-27", 1) for i in range(4)]
+    )
+    load(settings, {D: day})
+    build(settings, D)
+
+    assert poisson_sf(3, 10 / 12) == pytest.approx(0.052, abs=1e-3)
+    assert poisson_sf(4, 0.5) < 0.01
+    s1 = outlook(settings)[("order_defect_rate", "all")]
+    assert (s1["status"], s1["bad_events"]) == ("fair", 0)
+    assert s1["recovery_date"] == date(2026, 11, 30)
+    s2 = outlook(settings, seller_id="S2")[("order_defect_rate", "all")]
+    assert (s2["status"], s2["denominator"]) == ("fair", 0)
+    assert s2["recovery_date"] == date(2026, 12, 4)
