@@ -159,25 +159,22 @@ class Printer:
 
 # A last page filled less than this is "near-empty" (a few lines of the closing section).
 NEAR_EMPTY = 0.2
-# The compact layout: "how computed" in two columns and the trend charts four to a row
-# where that saves a row without leaving a chart alone (8 charts: two rows of four
-# instead of three rows; the template marks such a grid `fit-four`). `!important`
-# because a stylesheet given to WeasyPrint's render() comes before the document's own
-# <style> in the cascade, so a plain rule loses to the newsletter's inline CSS of equal
-# specificity.
+# The compact layout: "how computed" in two columns at 7.5 pt, the trend charts four to a
+# row where that saves a row without leaving a chart alone (8 charts: two rows of four
+# instead of three; the template marks such a grid `fit-four`), table rows and the space
+# above headings a little tighter. One layout, tried once: trying lighter ones first
+# laid 22 % of the documents out 2.3 more times on average, +53 % of all layout time.
+# `!important` because a stylesheet given to WeasyPrint's render() comes before the
+# document's own <style> in the cascade, so a plain rule loses to the newsletter's
+# inline CSS of equal specificity.
 COMPACT_CSS = (
-    ".how { columns: 2; column-gap: 6mm; } .how-item { break-inside: avoid; }"
+    ".how { columns: 2; column-gap: 6mm; font-size: 7.5pt !important; }"
+    " .how-item { break-inside: avoid; }"
     " .fit-four .trend-cell { width: 25% !important; }"
     " .fit-four svg.trend { width: 42mm !important; }"
-)
-# Tried in order until one saves a page: the second also sets "how computed" smaller,
-# the third also tightens the tables' rows and the space above headings.
-_SMALLER_HOW = " .how { font-size: 7.5pt !important; }"
-_TIGHTER = (
     " th, td { padding-top: 1.2mm !important; padding-bottom: 1.2mm !important; }"
     " h2 { margin-top: 5mm !important; }"
 )
-COMPACT_LAYOUTS = (COMPACT_CSS, COMPACT_CSS + _SMALLER_HOW, COMPACT_CSS + _SMALLER_HOW + _TIGHTER)
 
 
 def _last_page_fill(document: Any) -> float:
@@ -213,14 +210,12 @@ def render_pdf(
     if _last_page_fill(document) < NEAR_EMPTY:
         # A last page with a few lines on it: lay out again compactly, and keep that when
         # it holds the document on fewer pages.
-        for css in COMPACT_LAYOUTS:
-            compact = source.render(
-                stylesheets=[*(stylesheets or []), weasyprint.CSS(string=css)],
-                font_config=font_config,
-            )
-            if len(compact.pages) < len(document.pages):
-                document = compact
-                break
+        compact = source.render(
+            stylesheets=[*(stylesheets or []), weasyprint.CSS(string=COMPACT_CSS)],
+            font_config=font_config,
+        )
+        if len(compact.pages) < len(document.pages):
+            document = compact
     pdf = document.write_pdf()
     if fetcher.refused:
         log.warning(
