@@ -220,7 +220,9 @@ def fmt_moved(m: registry.Metric, row: dict[str, Any]) -> str:
         volume = (now - before) / before
         if round(volume * 100) != 0:
             parts.append(f"{abs(volume):.0%} {'more' if volume > 0 else 'fewer'} {m.noun}")
-    return f"{head}: {', '.join(parts)}" if parts else f"{head}: the same {m.noun} and {many}"
+    if parts:
+        return f"{head}: {', '.join(parts)}"
+    return f"{head}: nothing new, nothing aged out" if head == "±0.00 pt" else head
 
 
 def fmt_peers(row: dict[str, Any], marketplace: str) -> str:

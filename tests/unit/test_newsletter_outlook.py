@@ -108,3 +108,29 @@ def test_a_newsletter_reveals_no_other_sellers_rate_and_no_peers_below_the_minim
     targets.write_text(targets.read_text().replace(",5,4\n", ",5,5\n"))
     pages = _newsletters(settings)
     assert not [s for s, text in pages.items() if "US sellers" in text or "median" in text]
+
+
+def test_the_change_in_words():
+    """fmt_moved on rows of marts.metric_outlook written by hand."""
+    from pipeline.models import registry
+    from pipeline.newsletter.context import fmt_moved
+
+    late = registry.metric("late_shipment_rate")
+    row = {
+        "change_28d": 0.0025,
+        "change_entering": 0.0375,
+        "bad_events_entering": 3,
+        "bad_events_leaving": 2,
+        "bad_events_restated": -1,
+        "denominator_28d_before": 50,
+        "denominator": 80,
+    }
+    assert fmt_moved(late, row) == (
+        "+0.25 pt: 3 new late shipments, 2 aged out, 1 fewer on days already in the window, "
+        "60% more orders"
+    )
+    still = {**row, "change_28d": 0.0, "bad_events_entering": 0, "bad_events_leaving": 0}
+    still |= {"bad_events_restated": 0, "denominator": 50}
+    assert fmt_moved(late, still) == "±0.00 pt: nothing new, nothing aged out"
+    assert fmt_moved(late, {**row, "change_entering": None}) == "+0.25 pt"  # D - 28 unsplit
+    assert fmt_moved(late, {**row, "change_28d": None}) == ""  # D - 28 not built
