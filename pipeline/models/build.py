@@ -227,6 +227,11 @@ create or replace temp macro cxn_status(x, n, target, cond, poor_at, min_bad, ma
         else 'fair'
     end;
 
+-- The bad events of a row: its numerator where lower is better, the rest of its
+-- denominator where higher is better (the outlook's recoveries and change parts).
+create or replace temp macro cxn_bad_events(x, n, cond) as
+    case cond when 'LESS_THAN' then x else n - x end;
+
 create or replace temp macro cxn_low_volume(x, n, target, cond, min_bad, max_p) as
     coalesce(
         target is not null and n > 0

@@ -1,7 +1,7 @@
 -- grain: one row per seller x as-of date x status-bearing rate row (metric x channel)
 -- primary key: seller_id, as_of_date, metric, channel
 -- materialized: as_of
--- The bad events and volume, as known at D, on the key dates of each headline window
+-- The bad events, as known at D, on the key dates of each headline window
 -- that are still in the window 28 days later: [D - L - N + 29, D - L] (none when N <= 28).
 -- marts.metric_outlook of D + 28 reads them to tell the days that left its window from
 -- the days whose counts changed in between (restated), SPEC 3.6. Kept per as-of date
@@ -24,14 +24,9 @@ final as (
         outlook_rows.as_of_date,
         outlook_rows.metric,
         outlook_rows.channel,
-        -- Bad events: the numerator of a lower-is-better rate, the rest of a higher one.
         cast(coalesce(sum(
-            case outlook_rows.target_condition
-                when 'LESS_THAN' then daily.numerator
-                else daily.denominator - daily.numerator
-            end
+            cxn_bad_events(daily.numerator, daily.denominator, outlook_rows.target_condition)
         ), 0) as bigint) as bad_events,
-        cast(coalesce(sum(daily.denominator), 0) as bigint) as volume,
     from outlook_rows
     left join daily
         on daily.seller_id = outlook_rows.seller_id

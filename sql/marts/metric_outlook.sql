@@ -23,8 +23,9 @@
 --                        is worse (other sellers at the same rate count half; NULL for a
 --                        seller outside the cohort), the median rate and the cohort's
 --                        size; all NULL below peer_min_sellers
--- Bad events are the numerator of a lower-is-better rate and denominator - numerator of
--- a higher-is-better one; `sign` is +1 and -1 for them (rate = sign * bad / n + const).
+-- Bad events (the macro cxn_bad_events) are the numerator of a lower-is-better rate and
+-- the rest of the denominator of a higher-is-better one; `sign` is +1 and -1 for them
+-- (rate = sign * bad / n + a constant).
 with outlook_rows as (
     select
         metrics.seller_id,
@@ -48,10 +49,8 @@ with outlook_rows as (
         targets.peer_min_sellers,
         case targets.target_condition when 'LESS_THAN' then 1 else -1 end as sign,
         cast(
-            case targets.target_condition
-                when 'LESS_THAN' then metrics.numerator
-                else metrics.denominator - metrics.numerator
-            end as bigint
+            cxn_bad_events(metrics.numerator, metrics.denominator, targets.target_condition)
+            as bigint
         ) as bad_events,
     from marts.seller_metrics as metrics
     join intermediate.int_metric_windows as windows
@@ -75,10 +74,8 @@ daily as (
         outlook_rows.metric,
         outlook_rows.channel,
         counts.key_date,
-        case outlook_rows.sign
-            when 1 then counts.numerator
-            else counts.denominator - counts.numerator
-        end as bad,
+        cxn_bad_events(counts.numerator, counts.denominator, outlook_rows.target_condition)
+            as bad,
         counts.denominator as volume,
     from outlook_rows
     join intermediate.int_daily_counts as counts
@@ -296,12 +293,9 @@ before as (
         metrics.channel,
         metrics.rate,
         metrics.denominator,
-        case metrics.target_condition
-            when 'LESS_THAN' then metrics.numerator
-            else metrics.denominator - metrics.numerator
-        end as bad_events,
+        cxn_bad_events(metrics.numerator, metrics.denominator, metrics.target_condition)
+            as bad_events,
         overlap.bad_events as overlap_bad,
-        overlap.volume as overlap_volume,
     from marts.seller_metrics as metrics
     left join intermediate.int_metric_overlap_28d as overlap
         on overlap.seller_id = metrics.seller_id
