@@ -434,6 +434,7 @@ class ScorecardRow(Cell):
     unit: str
     change: Change
     peers: str = ""  # "better than 72 % of US sellers (median 0.80%)"
+    ahead: OutlookLine | None = None  # what comes next (marts.metric_outlook)
 
 
 @dataclass(frozen=True)
@@ -724,34 +725,36 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 counts=f"{plural(shown.numerator, 'notice')} issued in {m.window_days} days",
                 target="all read",
             )
+        change = fmt_change(row, then.get(key))
         ahead = rows.outlook.get((m.metric, m.channel))
+        line = None
+        if ahead is not None:
+            metric = registry.metric(m.metric)
+            line = OutlookLine(
+                label=m.label,
+                status=shown.status,
+                status_label=shown.status_label,
+                recovery=fmt_recovery(metric, ahead),
+                projection=fmt_projection(ahead, as_of),
+                change=fmt_moved(metric, ahead),
+                change_direction=change.direction,
+            )
         scorecard.append(
             ScorecardRow(
                 **_cell_fields(shown),
                 label=m.label,
                 sub=m.metric == "order_defect_rate" and m.channel != "all",
                 unit=m.unit,
-                change=fmt_change(row, then.get(key)),
+                change=change,
                 peers=fmt_peers(ahead, sc["marketplace"]) if ahead else "",
+                ahead=line,
             )
         )
-    outlook = []
-    for entry, m in zip(scorecard, SCORECARD, strict=True):
-        ahead = rows.outlook.get((m.metric, m.channel))
-        if ahead is None:
-            continue
-        metric = registry.metric(m.metric)
-        line = OutlookLine(
-            label=m.label,
-            status=entry.status,
-            status_label=entry.status_label,
-            recovery=fmt_recovery(metric, ahead),
-            projection=fmt_projection(ahead, as_of),
-            change=fmt_moved(metric, ahead),
-            change_direction=entry.change.direction,
-        )
-        if line.recovery or line.projection or line.change:
-            outlook.append(line)
+    outlook = [
+        row.ahead
+        for row in scorecard
+        if row.ahead and (row.ahead.recovery or row.ahead.projection or row.ahead.change)
+    ]
 
     headline = cell("order_defect_rate", "all", 60)
     odr = Odr(
@@ -851,11 +854,7 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
                 drivers=found,
                 now=[step(t.text) for t in steps.plan_now if t.applies_to(m.channel)],
                 later=[step(t.text) for t in steps.plan_later if t.applies_to(m.channel)],
-                recovery=(
-                    fmt_recovery(steps, rows.outlook[(m.metric, m.channel)])
-                    if (m.metric, m.channel) in rows.outlook
-                    else ""
-                ),
+                recovery=entry.ahead.recovery if entry.ahead else "",
             )
         )
 
@@ -917,10 +916,9 @@ def seller_context(con: duckdb.DuckDBPyConnection, seller_id: str, week: IsoWeek
 def email_summary(view: Newsletter) -> list[dict[str, str]]:
     """The scorecard rows the email body shows (kept in the manifest for delivery), with
     what comes next for a row at fair or poor, or one whose status is about to change."""
-    ahead = {o.label: o.recovery or o.projection for o in view.outlook}
     return [
         {
-            "next": ahead.get(row.label, ""),
+            "next": (row.ahead.recovery or row.ahead.projection) if row.ahead else "",
             "label": row.label,
             "rate": row.rate,
             "target": row.target,
