@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pipeline.schema import DATASETS
+from pipeline.settings import REFERENCE_DIR
 
 
 def write_extract(landing: Path, day: date | str, dataset: str, rows: list[dict[str, Any]]) -> Path:
@@ -194,3 +196,13 @@ def notice(
         "resolved_at": _ts(resolved) if resolved else None,
         "last_updated_at": max(stamps),
     }
+
+
+def reference_with(folder: Path, *target_rows: str) -> Path:
+    """A copy of reference/ in `folder`, with `target_rows` (CSV lines, no newline) added
+    to its metric_targets.csv; returns the copy's metric_targets.csv."""
+    reference = folder / "reference"
+    shutil.copytree(REFERENCE_DIR, reference)
+    targets = reference / "metric_targets.csv"
+    targets.write_text(targets.read_text() + "".join(f"{row}\n" for row in target_rows))
+    return targets

@@ -18,22 +18,18 @@ rule. Worked out by hand, as of D = 2026-11-29 (window 2026-10-01 .. 2026-11-29)
 from __future__ import annotations
 
 from datetime import date
-from math import comb
 
-import duckdb
 import pytest
 
 from pipeline.ingest.load import load_day
 from pipeline.models.build import build
+from pipeline.warehouse import open_warehouse
 from tests.extracts import empty_extracts, message, order, seller, write_day
+from tests.tails import binom_sf
 
 D = date(2026, 11, 29)
 LATER = date(2026, 12, 2)
 METRIC = "customer_service_dissatisfaction_rate"
-
-
-def binom_sf(x: int, n: int, p: float) -> float:
-    return sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(x, n + 1))
 
 
 @pytest.fixture
@@ -100,8 +96,7 @@ def built(settings):
 
 
 def rows(settings, as_of: date) -> dict[str, tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    with open_warehouse(settings.warehouse, read_only=True) as con:
         return {
             r[0]: r[1:]
             for r in con.execute(
@@ -111,8 +106,6 @@ def rows(settings, as_of: date) -> dict[str, tuple]:
                 [METRIC, as_of],
             ).fetchall()
         }
-    finally:
-        con.close()
 
 
 def test_rated_replies_only_and_the_low_volume_rule(built):
@@ -132,8 +125,7 @@ def test_a_verdict_counts_from_the_day_it_arrives(built):
 
 
 def test_it_takes_part_in_the_account_status_and_the_plan(built):
-    con = duckdb.connect(str(built.warehouse), read_only=True)
-    try:
+    with open_warehouse(built.warehouse, read_only=True) as con:
         card = con.execute(
             "select account_status, failing_metrics, customer_service_dissatisfaction_rate, "
             "customer_service_dissatisfaction_rate_status from marts.seller_scorecard "
@@ -151,8 +143,6 @@ def test_it_takes_part_in_the_account_status_and_the_plan(built):
             "and as_of_date = ? and metric = ?",
             [D, METRIC],
         ).fetchone()
-    finally:
-        con.close()
     assert card[0] == "critical" and f"{METRIC}/all" in card[1]
     assert card[2] == pytest.approx(0.8) and card[3] == "poor"
     assert ("sku", "SKU-A", 8, 8) in drivers

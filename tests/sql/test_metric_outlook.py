@@ -1,44 +1,42 @@
 """marts.metric_outlook (SPEC §3.6) on sellers whose outlook was worked out by hand.
 
-The binomial tails the low-volume rule reads are computed here with math.comb, apart from
+The binomial and Poisson tails the status rules read come from tests/tails.py, apart from
 the pipeline's own code (pipeline/models/stats.py), so each premise is checked too.
 Every scenario is as of Sunday D = 2026-11-29.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
-from math import comb, exp, factorial
 
-import duckdb
 import pytest
 
 from pipeline.ingest.load import load_day
 from pipeline.models.build import build
-from pipeline.settings import REFERENCE_DIR
-from tests.extracts import empty_extracts, feedback, order, seller, shipment, write_day
+from pipeline.warehouse import open_warehouse
+from tests.extracts import (
+    empty_extracts,
+    feedback,
+    order,
+    reference_with,
+    seller,
+    shipment,
+    write_day,
+)
+from tests.tails import binom_sf, poisson_sf
 
 D = date(2026, 11, 29)
 
 
-def binom_sf(x: int, n: int, p: float) -> float:
-    """P(X >= x) for X ~ Binomial(n, p)."""
-    return sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(x, n + 1))
-
-
 def outlook(settings, as_of: date = D, seller_id: str = "S1") -> dict[tuple[str, str], dict]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    with open_warehouse(settings.warehouse, read_only=True) as con:
         cur = con.execute(
             "select * from marts.metric_outlook where as_of_date = ? and seller_id = ?",
             [as_of, seller_id],
         )
         names = [c[0] for c in cur.description]
         return {(r[2], r[3]): dict(zip(names, r, strict=True)) for r in cur.fetchall()}
-    finally:
-        con.close()
 
 
 def load(settings, days: dict[date, dict]) -> None:
@@ -225,12 +223,7 @@ def peers(settings, tmp_path):
         S5 1 / 4 = 25 % (4 orders: not in the cohort, not ranked), U1 (UK) 5 / 5: another
         marketplace
     """
-    reference = tmp_path / "reference"
-    shutil.copytree(REFERENCE_DIR, reference)
-    targets = reference / "metric_targets.csv"
-    targets.write_text(
-        targets.read_text() + "US,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,5,4\n"
-    )
+    targets = reference_with(tmp_path, "US,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,5,4")
     day = empty_extracts()
     plan = {"S1": (5, 0), "S2": (5, 0), "S3": (5, 1), "S4": (10, 2), "S5": (4, 1), "U1": (5, 5)}
     day["sellers"] = [
@@ -245,7 +238,7 @@ def peers(settings, tmp_path):
             shipment(f"{s}-{i}", "2026-11-22" if i < late else "2026-11-20") for i in range(n)
         ]
     load(settings, {D: day})
-    return replace(settings, reference_dir=reference), targets
+    return replace(settings, reference_dir=targets.parent), targets
 
 
 def test_peer_percentiles_count_ties_half_and_need_the_minimum_cohort(peers):
@@ -296,10 +289,6 @@ def test_the_lag_days_enter_a_window_only_when_it_reaches_them(settings):
     assert row["recovery_date"] == date(2026, 12, 9)
     assert row["bad_events_to_leave"] == 0
     assert row["projected_status_7d"] == "poor"
-
-
-def poisson_sf(x: int, lam: float) -> float:
-    return 1 - sum(exp(-lam) * lam**k / factorial(k) for k in range(x))
 
 
 def test_a_spike_ends_by_the_spike_rule_and_a_row_without_volume_recovers(settings):

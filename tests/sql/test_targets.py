@@ -3,7 +3,6 @@ reference file fails the build with one line naming it."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
 
@@ -13,19 +12,15 @@ import pytest
 from pipeline.errors import CxnError
 from pipeline.ingest.load import load_day
 from pipeline.models.build import build
-from pipeline.settings import REFERENCE_DIR
-from tests.extracts import order, seller, write_extract
+from tests.extracts import order, reference_with, seller, write_extract
 
 D = date(2026, 11, 20)
 
 
 @pytest.fixture
 def two_marketplaces(settings, tmp_path):
-    reference = tmp_path / "reference"
-    shutil.copytree(REFERENCE_DIR, reference)
-    with (reference / "metric_targets.csv").open("a") as f:
-        # UK sellers may cancel up to 20 % (poor at 30 %).
-        f.write("UK,cancellation_rate,0.2,LESS_THAN,0.3,2,0.05,50,10\n")
+    # UK sellers may cancel up to 20 % (poor at 30 %).
+    targets = reference_with(tmp_path, "UK,cancellation_rate,0.2,LESS_THAN,0.3,2,0.05,50,10")
     write_extract(
         settings.landing_dir, D, "sellers", [seller("US1"), seller("UK1", marketplace="UK")]
     )
@@ -46,7 +41,7 @@ def two_marketplaces(settings, tmp_path):
     write_extract(settings.landing_dir, D, "orders", orders)
     write_extract(settings.landing_dir, D, "cancellations", cancellations)
     load_day(settings, D)
-    return replace(settings, reference_dir=reference)
+    return replace(settings, reference_dir=targets.parent)
 
 
 def test_marketplace_override_wins_over_the_default(two_marketplaces):

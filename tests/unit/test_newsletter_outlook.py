@@ -18,7 +18,6 @@ leaving the 30-day window.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
 
@@ -30,9 +29,8 @@ from pipeline.ingest.load import load_day
 from pipeline.models.build import build
 from pipeline.models.snapshot import publish_snapshot
 from pipeline.newsletter.render import read_manifest, render_week
-from pipeline.settings import REFERENCE_DIR
 from pipeline.weeks import IsoWeek
-from tests.extracts import empty_extracts, order, seller, shipment, write_day
+from tests.extracts import empty_extracts, order, reference_with, seller, shipment, write_day
 
 D = date(2026, 11, 22)
 WEEK = IsoWeek.parse("2026-W47")
@@ -42,12 +40,7 @@ OTHERS_RATES = ("12.50%", "37.50%", "40.00%", "33.33%")
 
 @pytest.fixture
 def marketplace(settings, tmp_path):
-    reference = tmp_path / "reference"
-    shutil.copytree(REFERENCE_DIR, reference)
-    targets = reference / "metric_targets.csv"
-    targets.write_text(
-        targets.read_text() + "US,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,5,4\n"
-    )
+    targets = reference_with(tmp_path, "US,late_shipment_rate,0.04,LESS_THAN,0.08,2,0.05,5,4")
     day = empty_extracts()
     day["sellers"] = [seller(s, seller_name=f"Shop {s}") for s in PLAN]
     for s, (n, late) in PLAN.items():
@@ -60,7 +53,7 @@ def marketplace(settings, tmp_path):
         ]
     write_day(settings.landing_dir, D, day)
     load_day(settings, D)
-    return replace(settings, reference_dir=reference), targets
+    return replace(settings, reference_dir=targets.parent), targets
 
 
 def _newsletters(settings) -> dict[str, str]:
