@@ -344,15 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_date", type=_date, required=True, help="last day")
     p.set_defaults(func=cmd_run)
 
+    def week_options(p: argparse.ArgumentParser, *, sellers: bool) -> None:
+        """--week, and --seller for the commands that can do one seller at a time."""
+        p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
+        if sellers:
+            p.add_argument(
+                "--seller",
+                action="append",
+                help="only this seller (repeatable; default: every seller)",
+            )
+
     p = command(
         "render",
         "render a week's newsletters to HTML and PDF",
         ["cxn render --week 2026-W48", "cxn render --week 2026-W48 --seller S0001"],
     )
-    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
-    p.add_argument(
-        "--seller", action="append", help="only this seller (repeatable; default: every seller)"
-    )
+    week_options(p, sellers=True)
     p.set_defaults(func=cmd_render)
 
     p = command(
@@ -363,10 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
             "cxn send --week 2026-W48 --seller S0001 --force    # send it again",
         ],
     )
-    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
-    p.add_argument(
-        "--seller", action="append", help="only this seller (repeatable; default: every seller)"
-    )
+    week_options(p, sellers=True)
     p.add_argument("--force", action="store_true", help="resend what was already sent")
     p.set_defaults(func=cmd_send)
 
@@ -378,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
             "CXN_OPERATOR_EMAIL=ops@example.com cxn overview --week 2026-W48 --force",
         ],
     )
-    p.add_argument("--week", type=_week, required=True, help="ISO week like 2026-W48")
+    week_options(p, sellers=False)
     p.add_argument("--force", action="store_true", help="email it again if already sent")
     p.set_defaults(func=cmd_overview)
 
