@@ -64,358 +64,185 @@ candidate_orders as (
     from orders
     semi join failing_sellers on failing_sellers.seller_id = orders.seller_id
 ),
-
--- Order defect rate: each order of its population, and whether it is bad.
-order_defect_rate_events as (
+-- Each metric's population (every order or message of it, and whether it is bad), by
+-- the registry's population, denominator and numerator; one select per metric.
+populations as (
+    -- Order defect rate
     select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            purchase_date as key_date,
-            purchase_date as event_date,
-            is_defective as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'order_defect_rate'
+        'order_defect_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        purchase_date as key_date,
+        purchase_date as event_date,
+        is_defective as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    union all
+    -- Pre-fulfilment cancellation rate
+    select
+        'cancellation_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        purchase_date as key_date,
+        purchase_date as event_date,
+        is_seller_cancelled as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    union all
+    -- Late shipment rate
+    select
+        'late_shipment_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        latest_ship_date as key_date,
+        latest_ship_date as event_date,
+        is_late_shipment as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    where not is_cancelled
+    union all
+    -- Valid tracking rate
+    select
+        'valid_tracking_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        latest_delivery_date as key_date,
+        cast(ship_confirmed_at as date) as event_date,
+        not has_valid_tracking as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    where is_ship_confirmed
+    union all
+    -- On-time delivery rate
+    select
+        'on_time_delivery_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        latest_delivery_date as key_date,
+        cast(ship_confirmed_at as date) as event_date,
+        not is_delivered_on_time as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    where is_ship_confirmed and has_valid_tracking
+    union all
+    -- Unit on-time delivery rate
+    select
+        'unit_on_time_delivery_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        latest_delivery_date as key_date,
+        cast(ship_confirmed_at as date) as event_date,
+        not is_delivered_on_time as is_bad,
+        cast(null as varchar[]) as causes,
+    from candidate_orders
+    where is_ship_confirmed and has_valid_tracking
+    union all
+    -- Buyer messages answered within 24 hours
+    select
+        'contact_response_rate' as metric,
+        messages.seller_id,
+        'all' as fulfillment_channel,
+        candidate_orders.sku,
+        candidate_orders.product_line,
+        cast(null as varchar) as carrier,
+        received_date as key_date,
+        received_date as event_date,
+        not is_answered_within_24h as is_bad,
+        cast(null as varchar[]) as causes,
+    from messages
+    semi join failing_sellers on failing_sellers.seller_id = messages.seller_id
+    left join candidate_orders
+        on candidate_orders.order_id = messages.order_id
+        and candidate_orders.seller_id = messages.seller_id
+    where is_due
+    union all
+    -- Customer service dissatisfaction rate
+    select
+        'customer_service_dissatisfaction_rate' as metric,
+        messages.seller_id,
+        'all' as fulfillment_channel,
+        candidate_orders.sku,
+        candidate_orders.product_line,
+        cast(null as varchar) as carrier,
+        received_date as key_date,
+        received_date as event_date,
+        is_not_solved as is_bad,
+        cast(null as varchar[]) as causes,
+    from messages
+    semi join failing_sellers on failing_sellers.seller_id = messages.seller_id
+    left join candidate_orders
+        on candidate_orders.order_id = messages.order_id
+        and candidate_orders.seller_id = messages.seller_id
+    where has_verdict
+    union all
+    -- Perfect order percentage
+    select
+        'perfect_order_rate' as metric,
+        seller_id,
+        fulfillment_channel,
+        sku,
+        product_line,
+        -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
+        case when fulfillment_channel = 'MFN' then carrier end as carrier,
+        purchase_date as key_date,
+        purchase_date as event_date,
+        not is_perfect as is_bad,
+        list_filter([
+            case when is_negative_feedback then 'negative feedback' end,
+            case when is_counting_claim then 'A-to-z claim' end,
+            case when is_service_chargeback then 'chargeback' end,
+            case when is_cancelled then 'cancellation' end,
+            case when is_late_shipment then 'late shipment' end,
+            case when is_refunded then 'refund' end,
+            case when has_buyer_contact then 'buyer message' end
+        ], lambda cause: cause is not null) as causes,
+    from candidate_orders
 ),
 
--- Pre-fulfilment cancellation rate: each order of its population, and whether it is bad.
-cancellation_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            purchase_date as key_date,
-            purchase_date as event_date,
-            is_seller_cancelled as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'cancellation_rate'
-),
-
--- Late shipment rate: each order of its population, and whether it is bad.
-late_shipment_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            latest_ship_date as key_date,
-            latest_ship_date as event_date,
-            is_late_shipment as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-        where not is_cancelled
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'late_shipment_rate'
-),
-
--- Valid tracking rate: each order of its population, and whether it is bad.
-valid_tracking_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            latest_delivery_date as key_date,
-            cast(ship_confirmed_at as date) as event_date,
-            not has_valid_tracking as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-        where is_ship_confirmed
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'valid_tracking_rate'
-),
-
--- On-time delivery rate: each order of its population, and whether it is bad.
-on_time_delivery_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            latest_delivery_date as key_date,
-            cast(ship_confirmed_at as date) as event_date,
-            not is_delivered_on_time as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-        where is_ship_confirmed and has_valid_tracking
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'on_time_delivery_rate'
-),
-
--- Unit on-time delivery rate: each order of its population, and whether it is bad.
-unit_on_time_delivery_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            latest_delivery_date as key_date,
-            cast(ship_confirmed_at as date) as event_date,
-            not is_delivered_on_time as is_bad,
-            cast(null as varchar[]) as causes,
-        from candidate_orders
-        where is_ship_confirmed and has_valid_tracking
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'unit_on_time_delivery_rate'
-),
-
--- Buyer messages answered within 24 hours: each message of its population, and whether it is bad.
-contact_response_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            messages.seller_id,
-            'all' as fulfillment_channel,
-            candidate_orders.sku,
-            candidate_orders.product_line,
-            cast(null as varchar) as carrier,
-            received_date as key_date,
-            received_date as event_date,
-            not is_answered_within_24h as is_bad,
-            cast(null as varchar[]) as causes,
-        from messages
-        left join candidate_orders
-            on candidate_orders.order_id = messages.order_id
-            and candidate_orders.seller_id = messages.seller_id
-        where is_due
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'contact_response_rate'
-),
-
--- Customer service dissatisfaction rate: each message of its population, and whether it is bad.
-customer_service_dissatisfaction_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            messages.seller_id,
-            'all' as fulfillment_channel,
-            candidate_orders.sku,
-            candidate_orders.product_line,
-            cast(null as varchar) as carrier,
-            received_date as key_date,
-            received_date as event_date,
-            is_not_solved as is_bad,
-            cast(null as varchar[]) as causes,
-        from messages
-        left join candidate_orders
-            on candidate_orders.order_id = messages.order_id
-            and candidate_orders.seller_id = messages.seller_id
-        where has_verdict
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'customer_service_dissatisfaction_rate'
-),
-
--- Perfect order percentage: each order of its population, and whether it is bad.
-perfect_order_rate_events as (
-    select
-        failing.seller_id,
-        failing.metric,
-        failing.channel,
-        population.sku,
-        population.product_line,
-        population.carrier,
-        population.event_date,
-        population.is_bad,
-        population.causes,
-    from failing
-    join windows
-        on windows.metric = failing.metric and windows.channel = failing.channel
-    join (
-        select
-            seller_id,
-            fulfillment_channel,
-            sku,
-            product_line,
-            -- The marketplace ships its own orders: carriers explain seller-fulfilled ones.
-            case when fulfillment_channel = 'MFN' then carrier end as carrier,
-            purchase_date as key_date,
-            purchase_date as event_date,
-            not is_perfect as is_bad,
-            list_filter([
-                case when is_negative_feedback then 'negative feedback' end,
-                case when is_counting_claim then 'A-to-z claim' end,
-                case when is_service_chargeback then 'chargeback' end,
-                case when is_cancelled then 'cancellation' end,
-                case when is_late_shipment then 'late shipment' end,
-                case when is_refunded then 'refund' end,
-                case when has_buyer_contact then 'buyer message' end
-            ], lambda cause: cause is not null) as causes,
-        from candidate_orders
-    ) as population
-        on population.seller_id = failing.seller_id
-        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
-        and population.key_date between windows.window_start and windows.window_end
-    where failing.metric = 'perfect_order_rate'
-),
-
+-- The population of each failing row: its seller, its channel, its headline window.
 events as (
-    select * from order_defect_rate_events
-    union all
-    select * from cancellation_rate_events
-    union all
-    select * from late_shipment_rate_events
-    union all
-    select * from valid_tracking_rate_events
-    union all
-    select * from on_time_delivery_rate_events
-    union all
-    select * from unit_on_time_delivery_rate_events
-    union all
-    select * from contact_response_rate_events
-    union all
-    select * from customer_service_dissatisfaction_rate_events
-    union all
-    select * from perfect_order_rate_events
+    select
+        failing.seller_id,
+        failing.metric,
+        failing.channel,
+        population.sku,
+        population.product_line,
+        population.carrier,
+        population.event_date,
+        population.is_bad,
+        population.causes,
+    from failing
+    join windows
+        on windows.metric = failing.metric and windows.channel = failing.channel
+    join populations as population
+        on population.metric = failing.metric
+        and population.seller_id = failing.seller_id
+        and (failing.channel = 'all' or population.fulfillment_channel = failing.channel)
+        and population.key_date between windows.window_start and windows.window_end
 ),
 
 by_value as (
