@@ -30,6 +30,21 @@ def _no_user_cxn_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+# The default paths (Settings with nothing set), relative to where pytest runs.
+_DEFAULT_DATA = (Path("data/warehouse.duckdb"), Path("data/landing"), Path("data/out"))
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_to_the_default_paths():
+    """A test must point the pipeline at its own folder: a warehouse it left at the
+    default path would make the next `make demo` refuse to run ("a warehouse the demo did
+    not create")."""
+    before = {p for p in _DEFAULT_DATA if p.exists()}
+    yield
+    created = [str(p) for p in _DEFAULT_DATA if p.exists() and p not in before]
+    assert not created, f"the test wrote to the default path(s) {created}; pass its own"
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     from pipeline.settings import Settings

@@ -101,7 +101,10 @@ def test_global_options_work_after_the_command(tmp_path, capsys):
     assert code == 1 and "unrecognized arguments" not in err
     assert f"{landing}/dt=2026-11-20: no extracts" in err
     # Given before the command and not repeated after it, an option keeps its value.
-    code = main(["--landing", str(landing), "load", "--date", "2026-11-20", "-v"])
+    warehouse = str(tmp_path / "w.duckdb")  # never the default in the working copy
+    code = main(
+        ["--landing", str(landing), "--warehouse", warehouse, "load", "--date", "2026-11-20", "-v"]
+    )
     assert code == 1 and f"{landing}/dt=2026-11-20" in capsys.readouterr().err
 
 
